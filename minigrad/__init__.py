@@ -1,0 +1,24 @@
+"""minigrad: a small tape-based autodiff core on numpy.
+
+    import minigrad as mg
+    x = mg.Tensor(np.random.randn(3, 4), requires_grad=True)
+    loss = mg.tanh(x @ w).sum()
+    loss.backward()          # x.grad now holds d loss / d x
+"""
+from . import random
+from .function import Context, Function
+from .functional import grad, value_and_grad
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (abs, add, cast, clip, concatenate, div, exp, hard_sigmoid, log, log_softmax, matmul, max, maximum,
+                  mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, softmax, softplus, split, sqrt, stack, sub,
+                  sum, tanh, transpose, where)
+from .random import get_rng, seed
+from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposort
+
+__all__ = [
+    "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort",
+    "grad", "value_and_grad", "gradcheck", "GradcheckError", "seed", "get_rng", "random",
+    "abs", "add", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus",
+    "split", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
+]

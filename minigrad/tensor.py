@@ -1,0 +1,235 @@
+"""Tensor, the recorded graph, and the reverse pass.
+
+Every differentiable op that touches a Tensor with ``requires_grad=True`` appends one ``Node`` to the graph: the op,
+its saved context, and its input Tensors. The graph *is* the tape: its nodes in topological order are the order in
+which ops ran. ``backward()`` orders them (iteratively, so a graph of any depth works) and walks them in reverse,
+calling each op's vector-Jacobian product and accumulating the results.
+"""
+import contextlib
+
+import numpy as np
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager: ops inside record nothing and their results do not require grad."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context manager: turn recording back on inside a ``no_grad`` block."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class Node:
+    """One tape entry: which op ran (``fn``), what it saved (``ctx``), on which inputs, with how many outputs.
+
+    ``grads`` collects the cotangents of the node's outputs during a reverse pass and is emptied afterwards.
+    """
+    __slots__ = ("fn", "ctx", "inputs", "n_out", "grads")
+
+    def __init__(self, fn, ctx, inputs, n_out):
+        self.fn, self.ctx, self.inputs, self.n_out = fn, ctx, inputs, n_out
+        self.grads = None
+
+    @property
+    def name(self):
+        return self.fn.__name__
+
+
+def _as_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype):
+        return data
+    arr = np.asarray(data, dtype=dtype)
+    if dtype is None and arr.dtype.kind not in "fcbiu":
+        raise TypeError(f"Tensor data must be numeric, got dtype {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """An ndarray with an optional gradient and the op that made it.
+
+    data: ndarray of any shape; float32 and float64 are kept as given, Python floats become float64, integers stay
+    integers (data that needs no gradient, such as token ids).
+    """
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "name", "constraint", "regularizer",
+                 "__weakref__")
+    __array_priority__ = 1000  # so ``ndarray op Tensor`` defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point Tensors can require gradients, got dtype {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None       # the Node that produced this Tensor (None for leaves)
+        self._index = 0         # which output of that Node this is
+        self.name = name
+        self.constraint = None  # optional ndarray -> ndarray projection, applied by optimizers after an update
+        self.regularizer = None
+
+    # ---- array-like attributes ----
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._node is None)
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The underlying ndarray (not a copy)."""
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf Tensor sharing this one's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def astype(self, dtype):
+        from . import ops
+        return ops.cast(self, dtype=np.dtype(dtype))
+
+    def __repr__(self):
+        flag = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, prefix="Tensor(")
+        return f"Tensor({body}, dtype={self.dtype}{flag})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __hash__(self):
+        return id(self)
+
+    # ---- the reverse pass ----
+    def backward(self, grad=None):
+        """Accumulate d(self)/d(leaf), times ``grad``, into ``.grad`` of every leaf that requires grad.
+
+        grad: the seed cotangent, of this Tensor's shape; may be omitted only for a single-element Tensor.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() called on a Tensor that does not require grad "
+                               "(no input had requires_grad=True, or it was computed under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() needs a seed gradient for a non-scalar Tensor of shape {self.shape}; "
+                                   "pass grad=np.ones(shape) or reduce to a scalar first (e.g. .sum())")
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_array(grad)
+            if grad.shape != self.shape:
+                raise ValueError(f"seed gradient has shape {grad.shape} but the Tensor has shape {self.shape}")
+            grad = grad.astype(self.dtype, copy=False)
+        if self._node is None:
+            _accumulate_leaf(self, grad)
+            return
+        run_backward([(self, grad)])
+
+
+def _accumulate_leaf(t, g):
+    if t.grad is None:
+        t.grad = np.array(g, dtype=t.dtype, copy=True)  # a private copy: later in-place += must not alias
+    else:
+        t.grad += g
+
+
+def toposort(roots):
+    """Nodes reachable from ``roots`` in an order where each node comes after all nodes that feed it."""
+    order, seen = [], set()
+    for root in roots:
+        if root is None or id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.inputs))]
+        while stack:  # iterative DFS: a 50,000-op unrolled sequence must not hit the recursion limit
+            node, it = stack[-1]
+            for t in it:
+                child = None if t is None else t._node
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes along which an operand of ``shape`` was broadcast (the one place this is done)."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def run_backward(seeds):
+    """Reverse pass from ``[(tensor, cotangent), ...]``; the tape walker behind ``Tensor.backward``."""
+    for t, g in seeds:
+        node = t._node
+        if node.grads is None:
+            node.grads = [None] * node.n_out
+        node.grads[t._index] = g if node.grads[t._index] is None else node.grads[t._index] + g
+    order = toposort([t._node for t, _ in seeds])
+    try:
+        for node in reversed(order):
+            gs, node.grads = node.grads, None
+            if gs is None:
+                continue
+            if node.n_out == 1:
+                in_grads = node.fn.backward(node.ctx, gs[0])
+            else:
+                outs = node.ctx.output_meta
+                gs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(gs, outs)]
+                in_grads = node.fn.backward(node.ctx, *gs)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for t, g in zip(node.inputs, in_grads):
+                if g is None or t is None or not t.requires_grad:
+                    continue
+                g = np.asarray(g)
+                if g.shape != t.data.shape:
+                    g = unbroadcast(g, t.data.shape)
+                if g.dtype != t.data.dtype:
+                    g = g.astype(t.data.dtype)
+                child = t._node
+                if child is None:
+                    _accumulate_leaf(t, g)
+                else:
+                    if child.grads is None:
+                        child.grads = [None] * child.n_out
+                    prev = child.grads[t._index]
+                    child.grads[t._index] = g if prev is None else prev + g
+    finally:
+        for node in order:  # a failed pass must not leave half-filled buffers behind
+            node.grads = None
