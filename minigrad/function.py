@@ -12,6 +12,9 @@
 
     y = Cube.apply(t)                 # records one tape entry when t requires grad
 
+An op with several outputs gets a zero cotangent for each output that received none, unless it sets the class
+attribute ``materialize_grads = False``: then it gets ``None`` there (and saves allocating zeros).
+
 Keyword arguments of ``apply`` are passed to ``forward`` as non-differentiable options (axis, shape, ...).
 A gradient may be returned in the broadcast shape; the engine reduces it to the input's shape and dtype.
 """

@@ -208,9 +208,11 @@ def run_backward(seeds):
                 continue
             if node.n_out == 1:
                 in_grads = node.fn.backward(node.ctx, gs[0])
-            else:
+            elif getattr(node.fn, "materialize_grads", True):
                 outs = node.ctx.output_meta
                 gs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(gs, outs)]
+                in_grads = node.fn.backward(node.ctx, *gs)
+            else:  # the op asked for None in place of the zero cotangents of unused outputs
                 in_grads = node.fn.backward(node.ctx, *gs)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)

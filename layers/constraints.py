@@ -1,0 +1,178 @@
+"""Weight constraints: projections applied to a weight after each optimizer update (Keras 2.0 formulas).
+
+A constraint is a callable ndarray -> ndarray, pure numpy, that returns a new array of the input's dtype.
+Optimizers apply it to ``p.data`` after the step when a weight Tensor has a ``.constraint`` attribute; it is
+never applied at initialisation or by ``set_weights`` (Keras 2.0 timing).
+
+Norms are L2 norms over ``axis`` with keepdims. With the default ``axis=0`` on a kernel (D, kU) or a recurrent
+kernel (U, kU) each column (one unit of one gate) is constrained; on a 1-D bias the norm is over the whole vector.
+
+    >>> import numpy as np
+    >>> MaxNorm(1.0)(np.array([[3.0], [4.0]])).ravel().round(6).tolist()
+    [0.6, 0.8]
+"""
+import numpy as np
+
+# Keras' K.epsilon(): keeps the division finite for an all-zero column.
+EPSILON = 1e-7
+
+
+def _as_float_array(w):
+    """``w`` as an ndarray; non-float input is promoted to float64 (a norm of integers is not an integer)."""
+    w = np.asarray(w)
+    if w.dtype.kind != "f":
+        w = w.astype(np.float64)
+    return w
+
+
+def _norms(w, axis):
+    """L2 norms of ``w`` over ``axis`` with keepdims, so they broadcast back against ``w``."""
+    return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
+
+
+def _normalize_axis(axis):
+    # Keras accepts a list of axes (e.g. [0, 1, 2] for conv kernels); numpy wants a tuple.
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+class Constraint:
+    """Base class: ``constraint(w) -> new ndarray`` of the same shape and dtype. The base class copies ``w``."""
+
+    def __call__(self, w):
+        return np.array(_as_float_array(w), copy=True)
+
+    def get_config(self):
+        """The constructor arguments, as a dict (for ``serialize``)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MaxNorm(Constraint):
+    """Rescale each weight vector whose L2 norm over ``axis`` exceeds ``max_value`` down to that norm.
+
+    w <- w * clip(n, 0, max_value) / (eps + n)
+    """
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value = max_value
+        self.axis = _normalize_axis(axis)
+
+    def __call__(self, w):
+        w = _as_float_array(w)
+        norms = _norms(w, self.axis)
+        desired = np.clip(norms, 0, self.max_value)
+        return (w * (desired / (EPSILON + norms))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Zero the negative entries: w <- w * [w >= 0].
+
+    A multiplication (as in Keras), not ``np.where``, so a NaN weight stays NaN and remains visible.
+    """
+
+    def __call__(self, w):
+        w = _as_float_array(w)
+        return w * (w >= 0).astype(w.dtype)
+
+
+class UnitNorm(Constraint):
+    """Scale each weight vector to unit L2 norm over ``axis``: w <- w / (eps + n)."""
+
+    def __init__(self, axis=0):
+        self.axis = _normalize_axis(axis)
+
+    def __call__(self, w):
+        w = _as_float_array(w)
+        return (w / (EPSILON + _norms(w, self.axis))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Move each weight vector's L2 norm over ``axis`` into [min_value, max_value], at speed ``rate``.
+
+    w <- w * (rate * clip(n, min_value, max_value) + (1 - rate) * n) / (eps + n)
+
+    ``rate=1`` enforces the bounds at once; ``rate<1`` moves the norm part of the way at each update.
+    """
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value = min_value
+        self.max_value = max_value
+        self.rate = rate
+        self.axis = _normalize_axis(axis)
+
+    def __call__(self, w):
+        w = _as_float_array(w)
+        norms = _norms(w, self.axis)
+        desired = self.rate * np.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        return (w * (desired / (EPSILON + norms))).astype(w.dtype, copy=False)
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+
+
+# Keras 2.0 names: lowercase aliases of the classes, and the Keras 1 spellings kept for old code.
+max_norm = MaxNorm
+non_neg = NonNeg
+unit_norm = UnitNorm
+min_max_norm = MinMaxNorm
+maxnorm = MaxNorm
+nonneg = NonNeg
+unitnorm = UnitNorm
+
+_BY_NAME = {
+    "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
+    "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm,
+    "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm,
+}
+
+
+def _unknown(identifier):
+    valid = ", ".join(repr(n) for n in sorted(_BY_NAME))
+    return ValueError(f"Unknown constraint {identifier!r}; valid names are: {valid}")
+
+
+def serialize(constraint):
+    """``{'class_name': ..., 'config': ...}`` for one of this module's constraints (None stays None)."""
+    if constraint is None:
+        return None
+    if not isinstance(constraint, Constraint):
+        raise ValueError(f"Cannot serialize {constraint!r}: only instances of constraints.Constraint can be")
+    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+
+
+def get(identifier):
+    """Resolve a constraint: None -> None, a name -> a new default instance, a Keras config dict
+    ``{'class_name': name, 'config': {...}}`` -> a configured instance, a callable -> itself.
+
+    Raises ValueError naming the bad value (and listing the valid names) for anything else.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise _unknown(identifier)
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        if name not in _BY_NAME:
+            raise _unknown(name)
+        return _BY_NAME[name](**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Constraint):
+        return identifier()  # a class given where an instance was meant: MaxNorm -> MaxNorm()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret constraint identifier {identifier!r}: expected None, a name, "
+                     f"a config dict or a callable ndarray -> ndarray")

@@ -1,0 +1,118 @@
+"""Weight and activity regularizers (Keras 2.0): ``reg(w: Tensor) -> scalar Tensor`` penalty.
+
+Penalties are built from minigrad ops, so they are differentiable and the training loop can add them to the
+loss. The penalty is a *sum* over all elements, not a mean (Keras 2.0), and it acts on a whole fused kernel.
+
+    >>> import numpy as np, minigrad as mg
+    >>> float(l1_l2(l1=0.5, l2=0.25)(mg.Tensor(np.array([1.0, -2.0]))).data)
+    2.75
+"""
+import numpy as np
+
+import minigrad as mg
+
+
+def _as_tensor(x):
+    return x if isinstance(x, mg.Tensor) else mg.Tensor(np.asarray(x))
+
+
+class Regularizer:
+    """Base class: ``reg(w) -> scalar Tensor``. The base penalty is 0."""
+
+    def __call__(self, x):
+        x = _as_tensor(x)
+        return mg.Tensor(np.zeros((), dtype=x.dtype))
+
+    def get_config(self):
+        """The constructor arguments, as a dict (for ``serialize``)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """penalty(w) = sum(l1 * |w|) + sum(l2 * w**2), a scalar Tensor of w's dtype."""
+
+    def __init__(self, l1=0., l2=0.):
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, x):
+        x = _as_tensor(x)
+        # Terms with a zero coefficient are skipped (as Keras does) so they add no ops to the tape.
+        penalty = None
+        if self.l1:
+            penalty = self.l1 * mg.abs(x).sum()
+        if self.l2:
+            term = self.l2 * (x * x).sum()
+            penalty = term if penalty is None else penalty + term
+        if penalty is None:
+            return mg.Tensor(np.zeros((), dtype=x.dtype))
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+def l1(l=0.01):  # noqa: E741 - Keras' argument name
+    """L1 penalty l * sum(|w|)."""
+    return L1L2(l1=l)
+
+
+def l2(l=0.01):  # noqa: E741 - Keras' argument name
+    """L2 penalty l * sum(w**2)."""
+    return L1L2(l2=l)
+
+
+def l1_l2(l1=0.01, l2=0.01):  # noqa: F811 - the argument names shadow the functions, as in Keras
+    """L1 plus L2 penalty: l1 * sum(|w|) + l2 * sum(w**2)."""
+    return L1L2(l1=l1, l2=l2)
+
+
+# The names 'l1', 'l2', 'l1_l2' call the functions, so they get Keras' 0.01 defaults; 'L1L2' defaults to 0.
+_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1L2": L1L2}
+
+
+def _unknown(identifier):
+    valid = ", ".join(repr(n) for n in sorted(_BY_NAME))
+    return ValueError(f"Unknown regularizer {identifier!r}; valid names are: {valid}")
+
+
+def serialize(regularizer):
+    """``{'class_name': ..., 'config': ...}`` for one of this module's regularizers (None stays None)."""
+    if regularizer is None:
+        return None
+    if not isinstance(regularizer, Regularizer):
+        raise ValueError(f"Cannot serialize {regularizer!r}: only instances of regularizers.Regularizer can be")
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+def get(identifier):
+    """Resolve a regularizer: None -> None, a name -> a default instance (``'l2'`` -> ``L1L2(l2=0.01)``), a Keras
+    config dict ``{'class_name': name, 'config': {...}}`` -> a configured instance, a callable -> itself.
+
+    Raises ValueError naming the bad value (and listing the valid names) for anything else.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise _unknown(identifier)
+        return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        if name not in _BY_NAME:
+            raise _unknown(name)
+        return _BY_NAME[name](**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier {identifier!r}: expected None, a name, "
+                     f"a config dict or a callable Tensor -> scalar Tensor")
