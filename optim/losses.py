@@ -1,0 +1,208 @@
+"""Loss functions on minigrad Tensors, with Keras 2.0 semantics.
+
+Every loss has the form ``loss(y_true, y_pred, ..., reduction='mean') -> Tensor``:
+
+* ``y_pred`` is a Tensor (an ndarray is wrapped) of shape ``(..., d)``: ``(batch, d)`` or
+  ``(batch, timesteps, d)``; the last axis holds the outputs of one sample at one timestep.
+* ``y_true`` is an ndarray or Tensor of the same shape (a target of shape ``y_pred.shape[:-1]`` is accepted
+  when ``d == 1``); for ``sparse_categorical_crossentropy`` it holds integer class indices of shape
+  ``y_pred.shape[:-1]`` (or with a trailing axis of 1).
+* The per-sample loss reduces the last axis the way Keras 2.0 does (mean for mse, mae and
+  binary_crossentropy; the crossentropy sum over classes for the categorical ones), giving shape
+  ``y_pred.shape[:-1]``; ``reduction='mean'`` (default) then averages it over all samples and timesteps to a
+  scalar, ``'sum'`` adds it up, ``'none'`` returns it as it is (for masks or sample weights).
+
+Each loss is a composition of minigrad ops, so its gradient comes from the tape.
+
+Numerical safety: probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` before any log, as Keras does, so
+targets or predictions of exactly 0 or 1 give finite values. With ``from_logits=True`` the crossentropies take
+pre-activation logits and use log-softmax / log-sigmoid forms that stay finite and exact for logits of +-1000;
+the model code passes logits whenever the last layer's activation is a softmax or sigmoid.
+"""
+import numpy as np
+
+import minigrad as mg
+
+__all__ = ["EPSILON", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "get", "serialize"]
+
+EPSILON = 1e-7  # Keras 2.0 K.epsilon(), the clipping margin of its crossentropies
+
+
+# ============================================================ argument handling
+
+def _as_pred(y_pred):
+    if isinstance(y_pred, mg.Tensor):
+        return y_pred
+    arr = np.asarray(y_pred)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    return mg.Tensor(arr)
+
+
+def _as_target(y_true, y_pred, name):
+    """The target as a Tensor or an ndarray of y_pred's dtype and shape; other shapes raise ValueError.
+
+    Broadcasting a (batch,) target against a (batch, 1) prediction would silently give a (batch, batch) loss,
+    so only that one Keras-style case is reshaped and every other mismatch is an error.
+    """
+    if isinstance(y_true, mg.Tensor):
+        shape = y_true.shape
+    else:
+        y_true = np.asarray(y_true, dtype=y_pred.dtype)
+        shape = y_true.shape
+    if shape == y_pred.shape:
+        return y_true
+    if shape == y_pred.shape[:-1] and y_pred.shape[-1:] == (1,):
+        return y_true.reshape(y_pred.shape)
+    raise ValueError(f"{name}: y_true has shape {shape} but y_pred has shape {y_pred.shape}; they must match")
+
+
+def _reduce(per_sample, reduction, name):
+    if reduction == "mean":
+        return per_sample.mean()
+    if reduction == "sum":
+        return per_sample.sum()
+    if reduction == "none":
+        return per_sample
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _softplus(z):
+    """log(1 + exp(z)) for a Tensor, finite for any z and smooth everywhere.
+
+    Written as the log-sum-exp of (0, z) shifted by the constant m = max(z, 0): no exp argument is positive, so
+    nothing overflows, and because m is a plain array (off the tape) the gradient is exactly sigmoid(z), also at
+    z = 0, where a relu/abs form has a kink and gives a one-sided derivative.
+    """
+    m = np.maximum(z.data, 0)
+    return mg.log(np.exp(-m) + mg.exp(z - m)) + m
+
+
+# ============================================================ the losses
+
+def mean_squared_error(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean((y_pred - y_true)**2, axis=-1). Alias ``mse``."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "mean_squared_error")
+    diff = y_pred - y_true
+    return _reduce((diff * diff).mean(axis=-1), reduction, "mean_squared_error")
+
+
+def mean_absolute_error(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean(|y_pred - y_true|, axis=-1). Alias ``mae``."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "mean_absolute_error")
+    return _reduce(mg.abs(y_pred - y_true).mean(axis=-1), reduction, "mean_absolute_error")
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    """mean over samples of mean(-(y log p + (1 - y) log(1 - p)), axis=-1), as Keras 2.0 (it averages, not
+    sums, the last axis).
+
+    Arguments:
+        y_true: targets in [0, 1] (soft targets allowed), shape of y_pred.
+        y_pred: probabilities (clipped to [EPSILON, 1 - EPSILON]) or, with ``from_logits=True``, logits z; then
+            the per-element loss is softplus(z) - y z = -(y log sigmoid(z) + (1 - y) log sigmoid(-z)),
+            computed without forming sigmoid(z).
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "binary_crossentropy")
+    if from_logits:
+        per_elem = _softplus(y_pred) - y_true * y_pred
+    else:
+        p = mg.clip(y_pred, EPSILON, 1. - EPSILON)
+        per_elem = -(y_true * mg.log(p) + (1. - y_true) * mg.log(1. - p))
+    return _reduce(per_elem.mean(axis=-1), reduction, "binary_crossentropy")
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    """mean over samples of -sum(y_true * log p, axis=-1), with p the predicted class probabilities.
+
+    Arguments:
+        y_true: one-hot (or soft) targets, shape of y_pred.
+        y_pred: probabilities over the last axis or, with ``from_logits=True``, logits (log p = log_softmax).
+            Probabilities are first rescaled to sum to 1 along the last axis and then clipped to
+            [EPSILON, 1 - EPSILON], as Keras 2.0's TensorFlow backend does.
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "categorical_crossentropy")
+    log_p = mg.log_softmax(y_pred, axis=-1) if from_logits else _log_probs(y_pred)
+    return _reduce(-(y_true * log_p).sum(axis=-1), reduction, "categorical_crossentropy")
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
+    """categorical_crossentropy with integer class targets: mean over samples of -log p[y_true].
+
+    Arguments:
+        y_true: integer class indices in [0, num_classes), shape ``y_pred.shape[:-1]`` or that shape plus a
+            trailing 1 (floats holding whole numbers are accepted, as Keras casts them).
+        y_pred: probabilities (rescaled and clipped as in categorical_crossentropy) or, with
+            ``from_logits=True``, logits.
+    """
+    y_pred = _as_pred(y_pred)
+    name = "sparse_categorical_crossentropy"
+    labels = np.asarray(y_true.data if isinstance(y_true, mg.Tensor) else y_true)
+    lead, num_classes = y_pred.shape[:-1], y_pred.shape[-1]
+    if labels.shape != lead and labels.shape != lead + (1,):
+        raise ValueError(f"{name}: y_true has shape {labels.shape}; for y_pred of shape {y_pred.shape} it must "
+                         f"be {lead} or {lead + (1,)} (integer class indices)")
+    if labels.size and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        raise ValueError(f"{name}: y_true must hold integer class indices")
+    labels = labels.reshape(lead).astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{name}: class index out of range [0, {num_classes}): "
+                         f"min {labels.min()}, max {labels.max()}")
+    # a one-hot mask picks log p[label]: only broadcasting and sum are needed, and it works for any leading shape
+    one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
+    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
+    log_p = mg.log_softmax(y_pred, axis=-1) if from_logits else _log_probs(y_pred)
+    return _reduce(-(log_p * one_hot).sum(axis=-1), reduction, name)
+
+
+def _log_probs(y_pred):
+    # Keras 2.0 (TensorFlow backend): p / sum(p), clipped, then log. The floor on the sum only keeps a row of
+    # all zeros from dividing 0 by 0; any real probability row sums to far more than EPSILON.
+    total = mg.maximum(y_pred.sum(axis=-1, keepdims=True), EPSILON)
+    return mg.log(mg.clip(y_pred / total, EPSILON, 1. - EPSILON))
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+# ============================================================ lookup by name
+
+_BY_NAME = {
+    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}
+
+
+def get(identifier):
+    """Resolve a loss: a name (see below; case-insensitive) or a callable ``(y_true, y_pred) -> Tensor``,
+    returned as is.
+
+    Names: 'mse' / 'mean_squared_error', 'mae' / 'mean_absolute_error', 'binary_crossentropy',
+    'categorical_crossentropy', 'sparse_categorical_crossentropy'.
+
+    Raises:
+        ValueError: unknown name (the message lists the valid names).
+        TypeError: neither a string nor a callable.
+    """
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier.lower())
+        if fn is None:
+            raise ValueError(f"Unknown loss {identifier!r}; valid names: {', '.join(sorted(_BY_NAME))}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret loss identifier {identifier!r} of type {type(identifier).__name__}")
+
+
+def serialize(loss):
+    """The canonical name of a built-in loss (e.g. 'mean_squared_error' for mse), else the callable's
+    ``__name__``."""
+    return loss.__name__
