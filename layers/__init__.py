@@ -1,0 +1,9 @@
+"""Keras-2.0-style layers and models on minigrad."""
+from . import activations, constraints, initializers, regularizers
+from .base import Layer
+from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, TimeDistributed
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .sequential import Sequential
+
+__all__ = ["Sequential", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
+           "activations", "initializers", "regularizers", "constraints"]
