@@ -1,0 +1,757 @@
+"""Fused forward passes and hand-written backprop through time for the Keras 2.0 recurrent cells.
+
+numpy only. Each cell has a pair of functions
+
+    <cell>_forward(x, W, R, b, *initial_states, mask=, x_masks=, h_masks=, activation=, ..., go_backwards=)
+        -> (outputs, *final_states, cache)
+    <cell>_backward(cache, d_outputs, *d_final_states)
+        -> (dx, dW, dR, db, *d_initial_states)
+
+that a minigrad `Function` wraps as one tape entry per sequence. The step equations (Keras 2.0, see
+keras2-rnn-semantics.md sections 1-4) are written out above each cell. Conventions shared by all cells:
+
+* Shapes: x (B,T,D) batch-major; W (D,kU); R (U,kU); b (kU,) or None (use_bias=False); states (B,U);
+  k = 1 (SimpleRNN), 3 (GRU, gates z,r,h), 4 (LSTM, gates i,f,c,o).
+* `outputs` (B,T,U) holds h_t in processing order: with go_backwards=True, outputs[:, k] is the output after
+  consuming input index T-1-k. It is a (non-contiguous) view into the cache; do not write into it.
+  `dx` is returned in the ORIGINAL input order.
+* `mask` (B,T) bool: a masked step is computed but discarded: the states (and so the output, which is h)
+  carry over from the previous step. Its gradient flows through the carry.
+* Dropout masks, sampled by the caller (entries 0 or 1/(1-p)), constant over time: `x_masks` multiplies x_t
+  before W, `h_masks` multiplies h_{t-1} before R. Each is None, an array (B,n) shared by all gates
+  (implementation 2), or an array (k,B,n) with one mask per gate in Keras gate order (implementations 0, 1).
+* `implementation` (0, 1 or 2) is validated but does not change the arithmetic: the three modes compute the
+  same function, and which masks apply where is fully given by the mask arrays. The input product is always
+  done for all timesteps before the loop (one product per distinct input mask), the fastest grouping.
+* dtype: the result dtype of the float inputs (float32 stays float32, float64 stays float64).
+* Backward arguments d_outputs / d_hT / d_cT may be None (no gradient). db is None when b is None.
+* The cache is opaque; backward does not modify it, so it may be called more than once.
+
+How it is made fast (PERFORMANCE-NOTES.md): one input product for all timesteps before the loop; time-major,
+gate-outer buffers (see `_Prepared`) so that each step works on contiguous blocks, allocated once per call and
+recycled between calls (`_BufferPool`); `out=` arithmetic; gates reordered internally so that gates sharing an
+activation (forward) or a factor (backward) are adjacent and one numpy call covers them; the scale/shift of
+(hard_)sigmoid folded into the weights of the gates that use it; in backward, every factor that does not
+depend on the recurrence computed for all steps at once before the loop, and dW, dR, db, dx computed as large
+products after it. The per-step Python loop is the only loop.
+"""
+import threading
+import weakref
+
+import numpy as np
+
+__all__ = ['KNOWN_ACTIVATIONS', 'clear_buffer_pool', 'simple_rnn_forward', 'simple_rnn_backward',
+           'gru_forward', 'gru_backward', 'lstm_forward', 'lstm_backward']
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Activations: y = f(a) = g(scale * a + shift). The kernels fold scale/shift into the weights of the gates
+# that use f, so that a step only evaluates g. Derivatives are written in terms of the output y, so backward
+# needs only the stored outputs. `derivative` is d f / d a (the scale included).
+# ----------------------------------------------------------------------------------------------------------
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class _Activation:
+    def __init__(self, name, g, derivative, scale=1.0, shift=0.0):
+        self.name, self.g, self.derivative, self.scale, self.shift = name, g, derivative, scale, shift
+
+    def apply(self, a, out):
+        """out = f(a), for an argument whose scale/shift were not folded in (LSTM's act(c))."""
+        if self.scale != 1.0 or self.shift != 0.0:
+            a = np.multiply(a, self.scale, out=out)
+            a += self.shift
+        self.g(a, out)
+        return out
+
+
+def _tanh(u, out):
+    np.tanh(u, out=out)
+
+
+def _d_tanh(y, out):                          # 1 - y^2
+    np.multiply(y, y, out=out)
+    np.subtract(1, out, out=out)
+
+
+# 0-d array constants: cheaper ufunc operands than Python floats in the per-step loop.
+_CONSTANTS = {(v, np.dtype(dt)): np.array(v, dtype=dt) for v in (0.0, 0.5, 1.0) for dt in (np.float32, np.float64)}
+_clip = getattr(getattr(np, '_core', None), 'umath', None)
+_clip = getattr(_clip, 'clip', np.clip)       # the clip ufunc skips np.clip's Python-level checks
+
+
+def _sigmoid_of_half(u, out):                 # sigmoid(a) = 0.5 tanh(a/2) + 0.5, with u = a/2
+    half = _CONSTANTS.get((0.5, out.dtype), 0.5)
+    np.tanh(u, out=out)
+    np.multiply(out, half, out=out)
+    np.add(out, half, out=out)
+
+
+def _d_sigmoid(y, out):                       # y (1 - y)
+    np.subtract(1, y, out=out)
+    out *= y
+
+
+def _clip01(u, out):                          # hard_sigmoid(a) = clip(u, 0, 1), with u = 0.2 a + 0.5
+    _clip(u, _CONSTANTS.get((0.0, out.dtype), 0), _CONSTANTS.get((1.0, out.dtype), 1), out=out)
+
+
+def _d_hard_sigmoid(y, out):                  # 0.2 where 0 < y < 1, else 0
+    np.subtract(1, y, out=out)                # y (1 - y) > 0 exactly where 0 < y < 1 (0 <= y <= 1)
+    out *= y
+    np.greater(out, 0, out=out)
+    out *= 0.2
+
+
+def _relu(u, out):
+    np.maximum(u, _CONSTANTS.get((0.0, out.dtype), 0), out=out)
+
+
+def _d_relu(y, out):                          # 1 where y > 0 (y >= 0, so sign(y) is 0 or 1)
+    np.sign(y, out=out)
+
+
+def _linear(u, out):
+    if out is not u:
+        np.copyto(out, u)
+
+
+def _d_linear(y, out):
+    out.fill(1)
+
+
+def _softsign(u, out):                        # a / (1 + |a|)
+    d = np.abs(u)
+    d += 1
+    np.divide(u, d, out=out)
+
+
+def _d_softsign(y, out):                      # 1 / (1 + |a|)^2 = (1 - |y|)^2
+    np.abs(y, out=out)
+    np.subtract(1, out, out=out)
+    out *= out
+
+
+def _softplus(u, out):                        # log(1 + e^a), overflow-safe
+    np.logaddexp(0, u, out=out)
+
+
+def _d_softplus(y, out):                      # sigmoid(a) = 1 - e^-y
+    np.negative(y, out=out)
+    np.expm1(out, out=out)
+    np.negative(out, out=out)
+
+
+def _elu(u, out):                             # a if a > 0 else e^a - 1  (alpha = 1)
+    e = np.minimum(u, 0)
+    np.expm1(e, out=e)
+    np.maximum(u, e, out=out)                 # e^a - 1 >= a, and = 0 for a > 0
+
+
+def _d_elu(y, out):                           # 1 if y > 0 else y + 1
+    np.add(y, 1, out=out)
+    np.minimum(out, 1, out=out)
+
+
+def _selu(u, out):
+    e = np.minimum(u, 0)
+    np.expm1(e, out=e)
+    e *= _SELU_ALPHA
+    np.copyto(e, u, where=u > 0)
+    np.multiply(e, _SELU_SCALE, out=out)
+
+
+def _d_selu(y, out):                          # scale if y > 0 else y + scale*alpha
+    np.add(y, _SELU_SCALE * _SELU_ALPHA, out=out)
+    np.copyto(out, _SELU_SCALE, where=y > 0)
+
+
+_ACTIVATIONS = {
+    'tanh': _Activation('tanh', _tanh, _d_tanh),
+    'sigmoid': _Activation('sigmoid', _sigmoid_of_half, _d_sigmoid, scale=0.5),
+    'hard_sigmoid': _Activation('hard_sigmoid', _clip01, _d_hard_sigmoid, scale=0.2, shift=0.5),
+    'relu': _Activation('relu', _relu, _d_relu),
+    'linear': _Activation('linear', _linear, _d_linear),
+    'softsign': _Activation('softsign', _softsign, _d_softsign),
+    'softplus': _Activation('softplus', _softplus, _d_softplus),
+    'elu': _Activation('elu', _elu, _d_elu),
+    'selu': _Activation('selu', _selu, _d_selu),
+}
+
+#: Activation names the kernels implement (None also means 'linear'). Others: use the tape-recorded path.
+KNOWN_ACTIVATIONS = frozenset(_ACTIVATIONS)
+
+
+def _get_activation(name, what):
+    if name is None:
+        name = 'linear'
+    if not isinstance(name, str) or name not in _ACTIVATIONS:
+        raise ValueError('%s %r is not known to the fused RNN kernels; known: %s'
+                         % (what, name, ', '.join(sorted(KNOWN_ACTIVATIONS))))
+    return _ACTIVATIONS[name]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Shared preparation and the large products before / after the time loop (layout: see `_Prepared`).
+# ----------------------------------------------------------------------------------------------------------
+
+class _BufferPool:
+    """Recycles the large internal work arrays between calls.
+
+    Fresh memory costs a page fault per 4 KiB page on first touch, a large share of the time at small shapes.
+    Only arrays that never leave this module go through the pool (never outputs, states or gradients):
+    backward's work arrays return at the end of backward, a forward cache's when the cache is collected.
+    """
+
+    def __init__(self, max_bytes=256 << 20):
+        self.max_bytes = max_bytes
+        self._free = {}                                # (shape, dtype) -> [arrays]
+        self._nbytes = 0
+        self._lock = threading.RLock()                 # re-entrant: a cache may be collected inside `empty`
+
+    def empty(self, shape, dtype):
+        with self._lock:
+            stack = self._free.get((shape, dtype))
+            if stack:
+                a = stack.pop()
+                self._nbytes -= a.nbytes
+                return a
+        return np.empty(shape, dtype)
+
+    def recycle(self, *arrays):
+        with self._lock:
+            for a in arrays:
+                if a is not None and self._nbytes + a.nbytes <= self.max_bytes:
+                    self._free.setdefault((a.shape, a.dtype), []).append(a)
+                    self._nbytes += a.nbytes
+
+    def clear(self):
+        with self._lock:
+            self._free.clear()
+            self._nbytes = 0
+
+
+_POOL = _BufferPool()
+
+
+def clear_buffer_pool():
+    """Free the work arrays kept for reuse between calls."""
+    _POOL.clear()
+
+
+class KernelCache:
+    """What a forward pass keeps for its backward pass (opaque to callers)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _compute_dtype(*arrays):
+    dt = np.result_type(*[a.dtype for a in arrays if a is not None])
+    return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
+
+
+def _check_common(x, W, R, b, k, implementation):
+    if x.ndim != 3:
+        raise ValueError('x must be (batch, timesteps, input_dim), got shape %s' % (x.shape,))
+    B, T, D = x.shape
+    if T < 1:
+        raise ValueError('the fused RNN kernels need at least one timestep')
+    U = R.shape[0]
+    if W.shape != (D, k * U) or R.shape != (U, k * U) or (b is not None and b.shape != (k * U,)):
+        raise ValueError('weight shapes do not fit x %s: W %s, R %s, b %s (expected (%d,%d), (%d,%d), (%d,))'
+                         % (x.shape, W.shape, R.shape, None if b is None else b.shape, D, k * U, U, k * U, k * U))
+    if implementation not in (0, 1, 2):
+        raise ValueError('implementation must be 0, 1 or 2, got %r' % (implementation,))
+    return B, T, D, U
+
+
+def _state(s, B, U, dtype, name):
+    s = np.asarray(s)
+    if s.shape != (B, U):
+        raise ValueError('%s must have shape %s, got %s' % (name, (B, U), s.shape))
+    return s.astype(dtype, copy=False)
+
+
+def _split_gates(A, slots, U, dtype):
+    """(..., kU) in Keras gate order -> (k, ..., U) in slot order: [j] is gate slots[j] (a contiguous copy)."""
+    return np.stack([A[..., g * U:(g + 1) * U] for g in slots]).astype(dtype, copy=False)
+
+
+def _join_gates(A, slots):
+    """(k, ..., U) in slot order -> (..., kU) in Keras gate order (inverse of `_split_gates`)."""
+    order = np.argsort(slots)
+    return np.concatenate([A[j] for j in order], axis=-1)
+
+
+def _time_major(x, go_backwards, dtype):
+    """(B,T,D) -> contiguous (T,B,D) in processing order, and whether it is a pool buffer.
+
+    x is often the (time-major) outputs view of a layer below: then no copy is needed."""
+    xt = x.transpose(1, 0, 2)
+    if go_backwards:
+        xt = xt[::-1]
+    if xt.dtype == dtype and xt.flags.c_contiguous:
+        return xt, False
+    Xt = _POOL.empty(xt.shape, dtype)
+    np.copyto(Xt, xt)
+    return Xt, True
+
+
+def _carry_mask(mask, B, T, go_backwards):
+    """mask (B,T) -> `carry` (T,B,1) bool, True where the step is masked out; None when nothing is masked."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != (B, T):
+        raise ValueError('mask must have shape %s, got %s' % ((B, T), m.shape))
+    m = m.astype(bool, copy=False)
+    if m.all():
+        return None
+    carry = ~m.T
+    if go_backwards:
+        carry = carry[::-1]
+    return np.ascontiguousarray(carry)[:, :, None]
+
+
+def _dropout_masks(m, k, B, n, slots, dtype, name):
+    """None | (B,n) shared | (k,B,n) per Keras gate -> None | (1,B,n) | (k,B,n) in slot order."""
+    if m is None:
+        return None
+    m = np.asarray(m)
+    if m.shape == (B, n):
+        return m.astype(dtype, copy=False)[None]
+    if m.shape == (k, B, n):
+        return np.ascontiguousarray(m[list(slots)], dtype=dtype)
+    raise ValueError('%s must have shape %s (shared) or %s (per gate), got %s'
+                     % (name, (B, n), (k, B, n), m.shape))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Internal layout. Time-major, and gate-outer: gate pre-activations and values are kept as G (k,T,B,U), so a
+# step's gate g is the contiguous block G[g, t] (small non-contiguous operands are 2-3x slower per numpy call)
+# and every per-gate product is a batched matmul over the leading axis. Gates are in "slot" order (each cell
+# lists its `slots`): gates with the same activation, or scaled by the same factor in backward, are adjacent,
+# so one numpy call covers them. Returned gradients are in Keras order again.
+# ----------------------------------------------------------------------------------------------------------
+
+class _Prepared:
+    """Arguments checked and brought to the internal layout: time-major, gate-outer, slot order.
+
+    Xt (T,B,D); carry (T,B,1) or None; x_m (1|k, B, D) and h_m (1|k, B, U) or None;
+    W_g (k,D,U), R_g (k,U,U): the weights per slot (for backward); Wf_g, Rf_g, bf_g (k,1,1,U) or None: the same
+    with each slot's activation scale/shift folded in, a' = scale*a + shift (for forward)."""
+
+    def __init__(self, x, W, R, b, states, k, slots, acts, mask, x_masks, h_masks, implementation, go_backwards):
+        B, T, D, U = _check_common(x, W, R, b, k, implementation)
+        self.B, self.T, self.D, self.U = B, T, D, U
+        self.dtype = dtype = _compute_dtype(x, W, R, b, *states)
+        self.states = [_state(s, B, U, dtype, name) for s, name in zip(states, ('h0', 'c0'))]
+        self.Xt, self.Xt_pooled = _time_major(x, go_backwards, dtype)
+        self.carry = _carry_mask(mask, B, T, go_backwards)
+        self.x_m = _dropout_masks(x_masks, k, B, D, slots, dtype, 'x_masks')
+        self.h_m = _dropout_masks(h_masks, k, B, U, slots, dtype, 'h_masks')
+        self.W_g = _split_gates(W, slots, U, dtype)
+        self.R_g = _split_gates(R, slots, U, dtype)
+        scale = np.array([act.scale for act in acts], dtype=dtype).reshape(k, 1, 1)
+        shift = np.array([act.shift for act in acts], dtype=dtype).reshape(k, 1, 1, 1)
+        folded = np.any(scale != 1)
+        self.Wf_g = self.W_g * scale if folded else self.W_g
+        self.Rf_g = self.R_g * scale if folded else self.R_g
+        if b is not None:
+            self.bf_g = _split_gates(b, slots, U, dtype).reshape(k, 1, 1, U) * scale[..., None] + shift
+        else:
+            self.bf_g = shift if np.any(shift != 0) else None
+
+
+def _input_product(p):
+    """(x_t ⊙ m_x^g) W_g + b_g for all steps and gates at once -> pool buffer G (k,T,B,U); G[j] is contiguous."""
+    T, B, D, U = p.T, p.B, p.D, p.U
+    k = p.W_g.shape[0]
+    G = _POOL.empty((k, T, B, U), p.dtype)
+    Xm = p.Xt if p.x_m is None else p.Xt * p.x_m[:, None]          # (T,B,D) or (1|k,T,B,D)
+    np.matmul(Xm.reshape(-1, T * B, D), p.Wf_g, out=G.reshape(k, T * B, U))
+    if p.bf_g is not None:
+        G += p.bf_g
+    return G
+
+
+def _input_grads(c, DA):
+    """From da (k,T,B,U): dW_g = sum_t (x_t⊙m_x^g)^T da_t^g (k,D,U) and dX_t = sum_g (da_t^g W_g^T) ⊙ m_x^g."""
+    Xt, x_m, W_g = c.Xt, c.x_m, c.W_g
+    T, B, D = Xt.shape
+    k, U = DA.shape[0], DA.shape[-1]
+    DA3 = DA.reshape(k, T * B, U)
+    Xm = Xt if x_m is None else Xt * x_m[:, None]
+    dW_g = np.matmul(Xm.reshape(-1, T * B, D).transpose(0, 2, 1), DA3)
+    dXg = _POOL.empty((k, T, B, D), Xt.dtype)                      # per-gate terms, then summed
+    np.matmul(DA3, W_g.transpose(0, 2, 1), out=dXg.reshape(k, T * B, D))
+    if x_m is not None:
+        dXg *= x_m[:, None]
+    dX = np.add.reduce(dXg, axis=0)
+    _POOL.recycle(dXg)
+    return dW_g, dX
+
+
+def _recurrent_weight_grad(Hprev, DA, h_m):
+    """dR_g = sum_t (h_{t-1} ⊙ m_h^g)^T da_t^g -> (n,U,U), for Hprev (T,B,U) and DA (n,T,B,U)."""
+    T, B, U = Hprev.shape
+    Hm = Hprev if h_m is None else Hprev * h_m[:, None]
+    return np.matmul(Hm.reshape(-1, T * B, U).transpose(0, 2, 1), DA.reshape(-1, T * B, U))
+
+
+def _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype):
+    """dh_t buffer (T,B,U) in processing order = d output_t, plus d h_T at the last step."""
+    DH = _POOL.empty((T, B, U), dtype)
+    if d_outputs is None:
+        DH.fill(0)
+    else:
+        DH[...] = np.asarray(d_outputs).transpose(1, 0, 2)
+    if d_hT is not None:
+        DH[T - 1] += d_hT
+    return DH
+
+
+def _finish(c, DA, dR_g):
+    """dW, db from DA; gates back to Keras order; dx back to (B,T,D) in the original input order."""
+    dW_g, dX = _input_grads(c, DA)
+    dx = dX.transpose(1, 0, 2)
+    if c.go_backwards:
+        dx = dx[:, ::-1]
+    k, T, B, U = DA.shape
+    dW = _join_gates(dW_g, c.slots)
+    dR = _join_gates(dR_g, c.slots)
+    db = _join_gates(DA.reshape(k, T * B, U).sum(axis=1), c.slots) if c.has_bias else None
+    return dx, dW, dR, db
+
+
+def _make_cache(p, cell, slots, acts, has_bias, go_backwards, pooled=(), **arrays):
+    """The cache for backward; its pool buffers return to the pool when it is collected."""
+    cache = KernelCache(cell=cell, slots=slots, acts=acts, has_bias=has_bias, go_backwards=go_backwards,
+                        dtype=p.dtype, Xt=p.Xt, x_m=p.x_m, h_m=p.h_m, carry=p.carry, W_g=p.W_g, R_g=p.R_g,
+                        **arrays)
+    weakref.finalize(cache, _POOL.recycle, *pooled, p.Xt if p.Xt_pooled else None)
+    return cache
+
+
+# ----------------------------------------------------------------------------------------------------------
+# SimpleRNN                                         states [h]
+#     a_t = (x_t ⊙ m_x) W + b + (h_{t-1} ⊙ m_h) R
+#     h_t = act(a_t)                                 output_t = h_t
+# Backward, with dh = d loss / d h_t (output gradient plus the gradient through h_{t+1}):
+#     da_t = dh ⊙ act'(a_t)
+#     dh_{t-1} = (da_t R^T) ⊙ m_h
+# ----------------------------------------------------------------------------------------------------------
+
+def simple_rnn_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None, activation='tanh',
+                       implementation=0, go_backwards=False):
+    """SimpleRNN over a sequence.
+
+    x (B,T,D), W (D,U), R (U,U), b (U,) or None, h0 (B,U); mask (B,T) bool or None;
+    x_masks (B,D) or (1,B,D) or None; h_masks (B,U) or (1,B,U) or None.
+    Returns (outputs (B,T,U), h_T (B,U), cache).
+    """
+    act = _get_activation(activation, 'activation')
+    p = _Prepared(x, W, R, b, [h0], 1, (0,), (act,), mask, x_masks, h_masks, implementation, go_backwards)
+    T, B, U, carry, h_m = p.T, p.B, p.U, p.carry, p.h_m
+    G = _input_product(p)                              # x_t W + b for every t (scale/shift folded in)
+    A = G[0]
+    R_ = p.Rf_g[0]
+    H = np.empty((T + 1, B, U), dtype=p.dtype)         # H[0] = h0, H[t+1] = h after step t
+    H[0] = p.states[0]
+    hm = np.empty((B, U), dtype=p.dtype)
+    for t in range(T):
+        h_prev, h = H[t], H[t + 1]
+        h_prev_m = h_prev if h_m is None else np.multiply(h_prev, h_m[0], out=hm)
+        np.matmul(h_prev_m, R_, out=h)                 # (h_{t-1} ⊙ m_h) R
+        np.add(h, A[t], out=h)                         # a_t
+        act.g(h, h)                                    # h_t = act(a_t)
+        if carry is not None:
+            np.copyto(h, h_prev, where=carry[t])       # masked step: h carries over
+    _POOL.recycle(G)
+
+    cache = _make_cache(p, 'simple_rnn', (0,), (act,), b is not None, go_backwards, H=H)
+    return H[1:].transpose(1, 0, 2), H[T], cache
+
+
+def simple_rnn_backward(cache, d_outputs, d_hT):
+    """BPTT for `simple_rnn_forward`. d_outputs (B,T,U) or None, d_hT (B,U) or None.
+
+    Returns (dx (B,T,D), dW (D,U), dR (U,U), db (U,) or None, dh0 (B,U)).
+    """
+    c = cache
+    H, h_m, carry, dtype = c.H, c.h_m, c.carry, c.dtype
+    T, B, U = H.shape[0] - 1, H.shape[1], H.shape[2]
+    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
+
+    # Factors independent of the recurrence, all steps at once: act'(a_t), from the outputs.
+    # (At masked steps H holds the carried h, but the factor is zeroed there: nothing flows into the step.)
+    DA = _POOL.empty((1, T, B, U), dtype)              # act'(a_t), turned into da_t in place by the loop
+    c.acts[0].derivative(H[1:], DA[0])
+    if carry is not None:
+        np.copyto(DA[0], 0, where=carry)
+
+    RT = np.ascontiguousarray(c.R_g[0].T)
+    dh_prev = np.empty((B, U), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        dh = DH[t]                                     # d loss / d h_t, complete now
+        da = np.multiply(dh, DA[0, t], out=DA[0, t])   # da_t = dh ⊙ act'(a_t)
+        np.matmul(da, RT, out=dh_prev)                 # dh_{t-1} = (da_t R^T) ⊙ m_h
+        if h_m is not None:
+            dh_prev *= h_m[0]
+        if carry is not None:
+            np.copyto(dh_prev, dh, where=carry[t])     # masked step: h_t = h_{t-1}
+        if t > 0:
+            DH[t - 1] += dh_prev
+
+    dR_g = _recurrent_weight_grad(H[:-1], DA, h_m)
+    dx, dW, dR, db = _finish(c, DA, dR_g)
+    _POOL.recycle(DH, DA)
+    return dx, dW, dR, db, dh_prev
+
+
+# ----------------------------------------------------------------------------------------------------------
+# GRU                          Keras gate order [z, r, h]; internal slot order [r, z, h]
+#     z  = sig( (x⊙m_x^z) W_z + b_z + (h_{t-1}⊙m_h^z) R_z )
+#     r  = sig( (x⊙m_x^r) W_r + b_r + (h_{t-1}⊙m_h^r) R_r )
+#     hh = act( (x⊙m_x^h) W_h + b_h + (r⊙h_{t-1}⊙m_h^h) R_h )         reset applied before the product
+#     h_t = z⊙h_{t-1} + (1-z)⊙hh                                       output_t = h_t
+# Backward, dh = d loss / d h_t:
+#     da_z = dh ⊙ (h_{t-1} - hh) ⊙ sig'(z)
+#     da_h = dh ⊙ (1 - z) ⊙ act'(hh)
+#     drh  = da_h R_h^T                              (the gradient of r⊙h_{t-1}⊙m_h^h)
+#     da_r = drh ⊙ h_{t-1} ⊙ m_h^h ⊙ sig'(r)
+#     dh_{t-1} = dh ⊙ z + drh ⊙ r ⊙ m_h^h + (da_r R_r^T) ⊙ m_h^r + (da_z R_z^T) ⊙ m_h^z
+# ----------------------------------------------------------------------------------------------------------
+
+_GRU_SLOTS = (1, 0, 2)                                 # [r, z, h]: sigmoid gates r, z adjacent
+
+
+def gru_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None, activation='tanh',
+                recurrent_activation='hard_sigmoid', implementation=0, go_backwards=False):
+    """GRU (reset before the recurrent product) over a sequence.
+
+    x (B,T,D), W (D,3U), R (U,3U), b (3U,) or None, h0 (B,U); mask (B,T) bool or None;
+    x_masks (B,D) shared or (3,B,D) per gate [z,r,h]; h_masks (B,U) or (3,B,U); or None.
+    Returns (outputs (B,T,U), h_T (B,U), cache).
+    """
+    act = _get_activation(activation, 'activation')
+    sig = _get_activation(recurrent_activation, 'recurrent_activation')
+    acts = (sig, sig, act)
+    p = _Prepared(x, W, R, b, [h0], 3, _GRU_SLOTS, acts, mask, x_masks, h_masks, implementation, go_backwards)
+    T, B, U, carry, h_m, dtype = p.T, p.B, p.U, p.carry, p.h_m, p.dtype
+    R_rz, R_h = p.Rf_g[:2], p.Rf_g[2]
+
+    G = _input_product(p)                              # x_t W + b per gate; becomes the gate values [r, z, hh]
+    H = np.empty((T + 1, B, U), dtype=dtype)           # H[0] = h0, H[t+1] = h after step t
+    H[0] = p.states[0]
+    RH = _POOL.empty((T, B, U), dtype)                 # r ⊙ h_{t-1} ⊙ m_h^h, kept for dR_h
+    rec_rz = np.empty((2, B, U), dtype=dtype)
+    rec_h = np.empty((B, U), dtype=dtype)
+    hm = None if h_m is None else np.empty(h_m.shape, dtype=dtype)
+    for t in range(T):
+        h_prev, h = H[t], H[t + 1]
+        rz, r, z, hh = G[:2, t], G[0, t], G[1, t], G[2, t]
+        if h_m is None:                                # h_{t-1} ⊙ m_h^g for r and z, and m_h^h for the candidate
+            hm_rz = hm_h = h_prev
+        else:
+            np.multiply(h_prev, h_m, out=hm)
+            hm_rz, hm_h = hm[:2], hm[-1]
+        np.matmul(hm_rz, R_rz, out=rec_rz)
+        np.add(rz, rec_rz, out=rz)
+        sig.g(rz, rz)                                  # r, z = sig(.)
+        rh = np.multiply(r, hm_h, out=RH[t])           # r ⊙ h_{t-1} ⊙ m_h^h
+        np.matmul(rh, R_h, out=rec_h)
+        np.add(hh, rec_h, out=hh)
+        act.g(hh, hh)                                  # hh = act(.)
+        np.subtract(h_prev, hh, out=h)                 # h_t = hh + z ⊙ (h_{t-1} - hh)
+        np.multiply(h, z, out=h)
+        np.add(h, hh, out=h)
+        if carry is not None:
+            np.copyto(h, h_prev, where=carry[t])       # masked step: h carries over
+
+    cache = _make_cache(p, 'gru', _GRU_SLOTS, acts, b is not None, go_backwards, pooled=(G, RH), G=G, H=H, RH=RH)
+    return H[1:].transpose(1, 0, 2), H[T], cache
+
+
+def gru_backward(cache, d_outputs, d_hT):
+    """BPTT for `gru_forward`. d_outputs (B,T,U) or None, d_hT (B,U) or None.
+
+    Returns (dx (B,T,D), dW (D,3U), dR (U,3U), db (3U,) or None, dh0 (B,U)).
+    """
+    c = cache
+    G, H, h_m, carry, dtype = c.G, c.H, c.h_m, c.carry, c.dtype
+    sig, act = c.acts[0], c.acts[2]
+    _, T, B, U = G.shape
+    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
+    Hprev = H[:-1]
+    r, z, hh = G[0], G[1], G[2]
+
+    # Factors independent of the recurrence, all steps at once, in one buffer whose slots line up with the
+    # step's products: drh ⊙ P[0:2] and dh ⊙ P[2:5]. Slots 1:4 become da = [da_r, da_z, da_h] in place.
+    P = _POOL.empty((5, T, B, U), dtype)               # (P[0] serves as scratch until it is set)
+    sig.derivative(G[:2], P[1:3])
+    P[1] *= Hprev                                      # da_r = drh ⊙ [h_{t-1} ⊙ m_h^h ⊙ sig'(r)]
+    np.subtract(Hprev, hh, out=P[0])                   # da_z = dh ⊙ [(h_{t-1} - hh) ⊙ sig'(z)]
+    P[2] *= P[0]
+    act.derivative(hh, P[3])                           # da_h = dh ⊙ [(1 - z) ⊙ act'(hh)]
+    np.subtract(1, z, out=P[0])
+    P[3] *= P[0]
+    np.copyto(P[0], r)                                 # dh_{t-1} gets drh ⊙ [r ⊙ m_h^h]
+    if h_m is not None:
+        P[0:2] *= h_m[-1]                              # m_h^h, the mask on r ⊙ h_{t-1} in the candidate
+    np.copyto(P[4], z)                                 # dh_{t-1} gets dh ⊙ [z]
+    if carry is not None:                              # masked step: no gradient into it, h carries
+        np.copyto(P, 0, where=carry)
+        np.copyto(P[4], 1, where=carry)
+
+    RT_rz = np.ascontiguousarray(c.R_g[:2].transpose(0, 2, 1))      # (2,U,U): R_r^T, R_z^T
+    RT_h = np.ascontiguousarray(c.R_g[2].T)
+    drh = np.empty((B, U), dtype=dtype)
+    dh_prev = np.empty((B, U), dtype=dtype)
+    rec = np.empty((2, B, U), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        dh = DH[t]                                     # d loss / d h_t, complete now
+        np.multiply(dh, P[2:5, t], out=P[2:5, t])      # da_z, da_h, dh ⊙ z
+        np.matmul(P[3, t], RT_h, out=drh)              # drh = da_h R_h^T
+        np.multiply(drh, P[0:2, t], out=P[0:2, t])     # drh ⊙ r ⊙ m_h^h, da_r
+        np.matmul(P[1:3, t], RT_rz, out=rec)           # da_r R_r^T, da_z R_z^T
+        if h_m is not None:
+            rec *= h_m[:2]
+        np.add(rec[0], rec[1], out=dh_prev)            # dh_{t-1}
+        dh_prev += P[0, t]
+        dh_prev += P[4, t]
+        if t > 0:
+            DH[t - 1] += dh_prev
+
+    DA = P[1:4]
+    dR_g = np.empty((3, U, U), dtype=dtype)
+    dR_g[:2] = _recurrent_weight_grad(Hprev, DA[:2], None if h_m is None else h_m[:2])
+    dR_g[2] = np.matmul(c.RH.reshape(T * B, U).T, DA[2].reshape(T * B, U))
+    dx, dW, dR, db = _finish(c, DA, dR_g)
+    _POOL.recycle(DH, P)
+    return dx, dW, dR, db, dh_prev
+
+
+# ----------------------------------------------------------------------------------------------------------
+# LSTM                    Keras gate order [i, f, c, o]; internal slot order [o, i, f, c]
+#     i = sig( (x⊙m_x^i) W_i + b_i + (h_{t-1}⊙m_h^i) R_i )
+#     f = sig( (x⊙m_x^f) W_f + b_f + (h_{t-1}⊙m_h^f) R_f )
+#     g = act( (x⊙m_x^c) W_c + b_c + (h_{t-1}⊙m_h^c) R_c )            the cell candidate
+#     o = sig( (x⊙m_x^o) W_o + b_o + (h_{t-1}⊙m_h^o) R_o )
+#     c_t = f⊙c_{t-1} + i⊙g
+#     h_t = o⊙act(c_t)                                                 output_t = h_t
+# Backward, dh = d loss / d h_t and dc = d loss / d c_t (so far: through c_{t+1}):
+#     da_o = dh ⊙ act(c_t) ⊙ sig'(o)
+#     dc  += dh ⊙ o ⊙ act'(c_t)
+#     da_i = dc ⊙ g ⊙ sig'(i)
+#     da_f = dc ⊙ c_{t-1} ⊙ sig'(f)
+#     da_c = dc ⊙ i ⊙ act'(g)
+#     dc_{t-1} = dc ⊙ f
+#     dh_{t-1} = sum over gates of (da_gate R_gate^T) ⊙ m_h^gate
+# ----------------------------------------------------------------------------------------------------------
+
+_LSTM_SLOTS = (3, 0, 1, 2)                             # [o, i, f, c]: sigmoid gates o, i, f adjacent
+
+
+def lstm_forward(x, W, R, b, h0, c0, *, mask=None, x_masks=None, h_masks=None, activation='tanh',
+                 recurrent_activation='hard_sigmoid', implementation=0, go_backwards=False):
+    """LSTM over a sequence.
+
+    x (B,T,D), W (D,4U), R (U,4U), b (4U,) or None, h0 and c0 (B,U); mask (B,T) bool or None;
+    x_masks (B,D) shared or (4,B,D) per gate [i,f,c,o]; h_masks (B,U) or (4,B,U); or None.
+    Returns (outputs (B,T,U), h_T (B,U), c_T (B,U), cache).
+    """
+    act = _get_activation(activation, 'activation')
+    sig = _get_activation(recurrent_activation, 'recurrent_activation')
+    acts = (sig, sig, sig, act)
+    p = _Prepared(x, W, R, b, [h0, c0], 4, _LSTM_SLOTS, acts, mask, x_masks, h_masks, implementation,
+                  go_backwards)
+    T, B, U, carry, h_m, dtype, R_ = p.T, p.B, p.U, p.carry, p.h_m, p.dtype, p.Rf_g
+
+    G = _input_product(p)                              # x_t W + b per gate; becomes the gate values [o, i, f, g]
+    H = np.empty((T + 1, B, U), dtype=dtype)           # H[0] = h0, H[t+1] = h after step t
+    C = np.empty((T + 1, B, U), dtype=dtype)           # C[0] = c0, C[t+1] = c after step t
+    H[0], C[0] = p.states
+    ActC = _POOL.empty((T, B, U), dtype)               # act(c_t) as computed at step t
+    rec = np.empty((4, B, U), dtype=dtype)
+    hm = None if h_m is None else np.empty(h_m.shape, dtype=dtype)
+    ig = np.empty((B, U), dtype=dtype)
+    for t in range(T):
+        h_prev, c_prev, h, c = H[t], C[t], H[t + 1], C[t + 1]
+        gates, o, i, f, g = G[:, t], G[0, t], G[1, t], G[2, t], G[3, t]
+        h_prev_m = h_prev if h_m is None else np.multiply(h_prev, h_m, out=hm)
+        np.matmul(h_prev_m, R_, out=rec)               # (h_{t-1} ⊙ m_h^gate) R_gate, all gates
+        np.add(gates, rec, out=gates)
+        sig.g(gates[:3], gates[:3])                    # o, i, f = sig(.)
+        act.g(g, g)                                    # g = act(.)
+        np.multiply(f, c_prev, out=c)                  # c_t = f ⊙ c_{t-1} + i ⊙ g
+        np.multiply(i, g, out=ig)
+        np.add(c, ig, out=c)
+        act.apply(c, ActC[t])                          # h_t = o ⊙ act(c_t)
+        np.multiply(o, ActC[t], out=h)
+        if carry is not None:                          # masked step: h and c carry over
+            np.copyto(h, h_prev, where=carry[t])
+            np.copyto(c, c_prev, where=carry[t])
+
+    cache = _make_cache(p, 'lstm', _LSTM_SLOTS, acts, b is not None, go_backwards, pooled=(G, ActC),
+                        G=G, H=H, C=C, ActC=ActC)
+    return H[1:].transpose(1, 0, 2), H[T], C[T], cache
+
+
+def lstm_backward(cache, d_outputs, d_hT, d_cT):
+    """BPTT for `lstm_forward`. d_outputs (B,T,U) or None; d_hT, d_cT (B,U) or None.
+
+    Returns (dx (B,T,D), dW (D,4U), dR (U,4U), db (4U,) or None, dh0 (B,U), dc0 (B,U)).
+    """
+    c = cache
+    G, C, ActC, h_m, carry, dtype = c.G, c.C, c.ActC, c.h_m, c.carry, c.dtype
+    sig, act = c.acts[0], c.acts[3]
+    _, T, B, U = G.shape
+    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
+    o, i, f, g = G
+
+    # Factors independent of the recurrence, all steps at once, in one buffer whose slots line up with the
+    # step's products: dh ⊙ P[0:2] and dc ⊙ P[2:5]. Slots 1:5 become da = [da_o, da_i, da_f, da_c] in place.
+    P = _POOL.empty((5, T, B, U), dtype)
+    act.derivative(ActC, P[0])                         # dc += dh ⊙ [o ⊙ act'(c_t)]
+    P[0] *= o
+    sig.derivative(G[:3], P[1:4])
+    P[1] *= ActC                                       # da_o = dh ⊙ [act(c_t) ⊙ sig'(o)]
+    P[2] *= g                                          # da_i = dc ⊙ [g ⊙ sig'(i)]
+    P[3] *= C[:-1]                                     # da_f = dc ⊙ [c_{t-1} ⊙ sig'(f)]
+    act.derivative(g, P[4])                            # da_c = dc ⊙ [i ⊙ act'(g)]
+    P[4] *= i
+    F = f                                              # dc_{t-1} = dc ⊙ f
+    if carry is not None:                              # masked step: no gradient into it, h and c carry
+        np.copyto(P, 0, where=carry)
+        F = _POOL.empty((T, B, U), dtype)
+        np.copyto(F, f)
+        np.copyto(F, 1, where=carry)
+
+    RT = np.ascontiguousarray(c.R_g.transpose(0, 2, 1))           # (4,U,U): R_gate^T
+    dc = np.zeros((B, U), dtype=dtype) if d_cT is None else np.array(d_cT, dtype=dtype)
+    dh_prev = np.empty((B, U), dtype=dtype)
+    rec = np.empty((4, B, U), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        dh = DH[t]                                     # d loss / d h_t, complete now
+        np.multiply(dh, P[0:2, t], out=P[0:2, t])      # dh ⊙ o ⊙ act'(c_t), da_o
+        dc += P[0, t]                                  # dc = d loss / d c_t
+        np.multiply(dc, P[2:5, t], out=P[2:5, t])      # da_i, da_f, da_c
+        np.multiply(dc, F[t], out=dc)                  # dc_{t-1} = dc ⊙ f
+        np.matmul(P[1:5, t], RT, out=rec)              # da_gate R_gate^T
+        if h_m is not None:
+            rec *= h_m
+        np.add.reduce(rec, axis=0, out=dh_prev)        # dh_{t-1}
+        if carry is not None:
+            np.copyto(dh_prev, dh, where=carry[t])     # masked step: h_t = h_{t-1}
+        if t > 0:
+            DH[t - 1] += dh_prev
+
+    DA = P[1:5]
+    dR_g = _recurrent_weight_grad(c.H[:-1], DA, h_m)
+    dx, dW, dR, db = _finish(c, DA, dR_g)
+    _POOL.recycle(DH, P, F if carry is not None else None)
+    return dx, dW, dR, db, dh_prev, dc
