@@ -226,7 +226,7 @@ class TimeDistributed(Layer):
     def call(self, inputs, mask=None, training=False, **kwargs):
         b, t = inputs.shape[:2]
         flat = inputs.reshape((b * t,) + inputs.shape[2:])
-        out = self.layer.call(flat, training=training, **kwargs)
+        out = self.layer(flat, training=training, **kwargs)  # through __call__: the inner layer's checks and penalties
         return out.reshape((b, t) + out.shape[1:])
 
     def compute_output_shape(self, input_shape):

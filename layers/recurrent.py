@@ -7,6 +7,11 @@ Two paths compute the same function (keras2-rnn-semantics.md sections 1-4):
 * ``unroll=True``: every timestep's ops are recorded on the tape (``Recurrent._step`` of each cell, written with
   minigrad ops straight from the equations), so minigrad's generic reverse pass performs BPTT. It is the
   independent check of the hand-written one, and the path taken for activations the kernels do not know.
+* ``truncate_gradient=k`` (k >= 1; -1, the default, is full BPTT): truncated backprop through time, BPTT(k):
+  the gradient of each output reaches back only through its last k steps (the states older than that act as
+  constants). Unlike Theano's scan, which backpropagates only through the last k steps of the whole sequence,
+  every output of a ``return_sequences=True`` layer keeps its own k-step window; with ``return_sequences=False``
+  the two agree. Such a layer takes the unrolled path (``layers.tools.check_truncated_bptt`` checks it exactly).
 
 Shapes: inputs (batch, timesteps, input_dim); states (batch, units); outputs (batch, units) or, with
 ``return_sequences=True``, (batch, timesteps, units).
@@ -72,7 +77,8 @@ class Recurrent(Layer):
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, implementation=0, **kwargs):
+                 go_backwards=False, stateful=False, unroll=False, implementation=0, truncate_gradient=-1,
+                 **kwargs):
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer, got {units!r}")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -81,6 +87,10 @@ class Recurrent(Layer):
         if implementation not in (0, 1, 2) or isinstance(implementation, bool):
             raise ValueError(f"{type(self).__name__}: unknown implementation {implementation!r}; "
                              "expected 0 (one large input product), 1 (per-gate products) or 2 (fused gates)")
+        if not isinstance(truncate_gradient, (int, np.integer)) or isinstance(truncate_gradient, bool) \
+                or not (truncate_gradient == -1 or truncate_gradient >= 1):
+            raise ValueError(f"{type(self).__name__}: truncate_gradient must be -1 (full backprop through time) or "
+                             f"a number of steps >= 1, got {truncate_gradient!r}")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
@@ -96,6 +106,7 @@ class Recurrent(Layer):
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.implementation = int(implementation)
+        self.truncate_gradient = int(truncate_gradient)
         self.states = [None] * len(self.state_names)
         if self.stateful and self.batch_input_shape is not None and self.batch_input_shape[0] is None:
             raise ValueError(self._stateful_batch_message())
@@ -279,7 +290,7 @@ class Recurrent(Layer):
             if mask.all():
                 mask = None
         x_masks, h_masks = self._dropout_masks(x, training)
-        if self.unroll or not self._kernel_can_run():
+        if self.unroll or 0 < self.truncate_gradient < x.shape[1] or not self._kernel_can_run():
             outputs, finals = self._unrolled(x, states, mask, x_masks, h_masks)
         else:
             outputs, *finals = FusedRNN.apply(
@@ -299,18 +310,35 @@ class Recurrent(Layer):
         return all(name in rnn_kernels.KNOWN_ACTIVATIONS for name in self._kernel_activations().values())
 
     def _unrolled(self, x, states, mask, x_masks, h_masks):
-        """Record every timestep on the tape: BPTT is then minigrad's own reverse pass."""
+        """Record every timestep on the tape: BPTT is then minigrad's own reverse pass.
+
+        Truncated (0 < truncate_gradient = k < timesteps): with only the final state as output, the states entering
+        the last k steps are cut from the graph. With an output at every step, each step carries k copies of its
+        states, shape (k, batch, units), equal in value: copy a continues copy a-1 of the previous step and copy 0
+        restarts from a constant, so copy a has gradient paths through at most a+1 steps, and the output is copy
+        k-1. Exact BPTT(k) for every output, at k times the arithmetic (the same number of recorded ops).
+        """
         t_len = x.shape[1]
         order = range(t_len - 1, -1, -1) if self.go_backwards else range(t_len)
         x_proj = self._input_projection(x, x_masks)  # (batch, timesteps, k*units) or one per gate
+        k = self.truncate_gradient if 0 < self.truncate_gradient < t_len else 0
+        copies = k and self.return_sequences
+        if copies:
+            states = [mg.stack([s] * k) for s in states]
         outputs = []
-        for t in order:
+        for n, t in enumerate(mg.tag_timesteps(order, self.name)):  # tags steps for mg.track_ops/detect_anomaly
+            if copies:
+                states = [mg.concatenate([mg.Tensor(s.data[-1:]), s[:-1]]) for s in states]
+            elif k and n == t_len - k:
+                states = [s.detach() for s in states]
             new_states = self._step([p[:, t] for p in x_proj], states, h_masks)
             if mask is not None:  # a masked step keeps the previous states (and so the previous output h)
                 keep = mask[:, t:t + 1]
                 new_states = [mg.where(keep, new, old) for new, old in zip(new_states, states)]
             states = new_states
-            outputs.append(states[0])
+            outputs.append(states[0][-1] if copies else states[0])
+        if copies:
+            states = [s[-1] for s in states]
         return mg.stack(outputs, axis=1), states
 
     def _input_projection(self, x, x_masks):
@@ -344,7 +372,7 @@ class Recurrent(Layer):
         config = super().get_config()
         config.update({k: getattr(self, k) for k in (
             "units", "use_bias", "dropout", "recurrent_dropout", "return_sequences", "return_state",
-            "go_backwards", "stateful", "unroll", "implementation")})
+            "go_backwards", "stateful", "unroll", "implementation", "truncate_gradient")})
         config["activation"] = activations.serialize(self.activation)
         return config
 

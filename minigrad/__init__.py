@@ -8,7 +8,9 @@
 from . import random
 from .function import Context, Function
 from .functional import grad, value_and_grad
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradcheck_report
+from .inspect import (AnomalyError, detect_anomaly, print_tape, scope, tag_timesteps, tape, tape_graph, tape_table,
+                      track_ops)
 from .ops import (abs, add, cast, clip, concatenate, div, exp, hard_sigmoid, log, log_softmax, matmul, max, maximum,
                   mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, softmax, softplus, split, sqrt, stack, sub,
                   sum, tanh, transpose, where)
@@ -18,6 +20,8 @@ from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposor
 __all__ = [
     "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort",
     "grad", "value_and_grad", "gradcheck", "GradcheckError", "seed", "get_rng", "random",
+    "gradcheck_report", "GradcheckReport", "AnomalyError", "detect_anomaly", "track_ops", "scope", "tag_timesteps",
+    "tape", "tape_table", "print_tape", "tape_graph",
     "abs", "add", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus",
     "split", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",

@@ -72,6 +72,8 @@ class Function:
                 for i, o in enumerate(outs):
                     if o.data.dtype.kind == "f":
                         o.requires_grad, o._node, o._index = True, node, i
+            if _t._hook is not None:
+                _t._hook.on_forward(cls, ctx, args, outs)
             return outs
         result = Tensor.__new__(Tensor)  # skip __init__'s checks: forward already produced an ndarray
         result.data = out if isinstance(out, np.ndarray) else np.asarray(out)
@@ -82,4 +84,6 @@ class Function:
             result._node = Node(cls, ctx, tuple(a if isinstance(a, Tensor) else None for a in args), 1)
         else:
             result.requires_grad, result._node = False, None
+        if _t._hook is not None:  # minigrad.inspect: tag the op (scope, timestep) / check it for NaN and Inf
+            _t._hook.on_forward(cls, ctx, args, (result,))
         return result

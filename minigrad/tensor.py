@@ -10,6 +10,9 @@ import contextlib
 import numpy as np
 
 _grad_enabled = True
+# The debugging monitor of ``minigrad.inspect`` (op tagging, NaN/Inf detection), or None. Function.apply and
+# run_backward test it once per op, so it costs one attribute load when off.
+_hook = None
 
 
 @contextlib.contextmanager
@@ -201,6 +204,7 @@ def run_backward(seeds):
             node.grads = [None] * node.n_out
         node.grads[t._index] = g if node.grads[t._index] is None else node.grads[t._index] + g
     order = toposort([t._node for t, _ in seeds])
+    hook = _hook
     try:
         for node in reversed(order):
             gs, node.grads = node.grads, None
@@ -216,6 +220,8 @@ def run_backward(seeds):
                 in_grads = node.fn.backward(node.ctx, *gs)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
+            if hook is not None:
+                hook.on_backward(node, in_grads)
             for t, g in zip(node.inputs, in_grads):
                 if g is None or t is None or not t.requires_grad:
                     continue

@@ -1,0 +1,217 @@
+"""Truncated backprop through time, checked exactly.
+
+BPTT truncated at k, BPTT(k) (Williams & Peng 1990): the gradient of each output h_t flows back through its last
+k steps only, t-k+1 .. t; the state before them, h_{t-k}, counts as a constant. A recurrent layer trains this way
+with ``truncate_gradient=k`` (``SimpleRNN(8, truncate_gradient=5)``; -1, the default, is full BPTT).
+
+The reference here defines the truncated gradient as the exact gradient of an ordinary function, so a
+finite-difference check can test it:
+
+    Phi_k(W) = L(h^_1(W), ..., h^_T(W)),    h^_t(W) = the last k steps re-run from the frozen state h*_{t-k}
+
+where the frozen states h* are computed once, at the point being checked, and then held fixed (they come from a
+frozen copy of the weights and inputs): perturbing W or x moves only the last k steps of each output. At that
+point h^_t = h_t, so Phi_k has the layer's value, and dPhi_k/dW = sum_t dL/dh_t dh^_t/dW is exactly the truncated
+gradient: every path from an output back more than k steps is cut by the freezing.
+
+    check_truncated_bptt(layer, x, loss)    # the layer's own truncated BPTT vs central differences of Phi_k
+    truncated_gradient(layer, x, loss, k)   # the reference gradient itself (the tape of Phi_k)
+    f, inputs = truncated_objective(layer, x, loss, k);  mg.gradcheck(f, inputs)
+
+The reference re-runs k steps per output: O(T k) steps, for checking, not training.
+"""
+import contextlib
+
+import numpy as np
+
+import minigrad as mg
+
+from ..recurrent import Recurrent
+from ._common import as_float_tensor, make_loss, scalar, short_name
+from .dropout import record_dropout, replay_dropout
+
+__all__ = ["truncated_forward", "truncated_objective", "truncated_gradient", "check_truncated_bptt"]
+
+
+def _prepare(layer, x, initial_state, mask, training):
+    """What ``Recurrent.call`` computes before its loop: states, the (batch, timesteps) mask, dropout masks."""
+    states = layer._initial_states(x, initial_state)
+    if mask is not None:
+        mask = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask, dtype=bool)
+        if mask.all():
+            mask = None
+    x_masks, h_masks = layer._dropout_masks(x, training)
+    return states, mask, x_masks, h_masks
+
+
+def _run(layer, x_proj, states, order, mask, h_masks):
+    """Steps ``order`` (input indices) from ``states``; returns the states after each step."""
+    after = []
+    for t in order:
+        new = layer._step([p[:, t] for p in x_proj], states, h_masks)
+        if mask is not None:
+            keep = mask[:, t:t + 1]
+            new = [mg.where(keep, n, o) for n, o in zip(new, states)]
+        states = new
+        after.append(states)
+    return after
+
+
+def truncated_forward(layer, x, k, initial_state=None, mask=None, training=False):
+    """The layer's output, computed so that its exact gradient is BPTT truncated at ``k`` (Phi_k's forward pass).
+
+    layer: a built SimpleRNN/GRU/LSTM; x: (batch, timesteps, input_dim); k: how many steps each output's gradient
+    reaches back (k >= timesteps, or -1, is full BPTT). Returns what ``layer(x, ...)`` returns (an output of shape
+    (batch, units) or, with return_sequences, (batch, timesteps, units); plus the final states with
+    return_state=True), equal to it in value. Each output h_t (in processing order) is recomputed by its last k
+    steps from the state k steps before it, computed without gradient in a first pass. Dropout masks are drawn
+    as ``layer.call`` draws them (use ``replay_dropout`` to line them up with another pass); a stateful layer's
+    states are read, not updated.
+    """
+    return _truncated_forward(layer, x, k, initial_state, mask, training)[0]
+
+
+def _truncated_forward(layer, x, k, initial_state, mask, training, frozen=None):
+    """``truncated_forward``, returning (output, frozen): ``frozen`` lists, per processing step, the state arrays
+    after it; given back, the frozen states are reused instead of recomputed (the frozen copy of Phi_k)."""
+    if not isinstance(layer, Recurrent):
+        raise TypeError(f"truncated_forward needs a recurrent layer, got {type(layer).__name__}")
+    if not layer.built:
+        raise RuntimeError(f"layer {layer.name!r} is not built: call it once on an input first")
+    x = x if isinstance(x, mg.Tensor) else as_float_tensor(x, layer.dtype)
+    T = x.shape[1]
+    k = T if k is None or k == -1 or k >= T else int(k)
+    if k < 1:
+        raise ValueError(f"truncated_forward: k must be >= 1 or -1 (full BPTT), got {k}")
+    states, mask, x_masks, h_masks = _prepare(layer, x, initial_state, mask, training)
+    order = list(range(T - 1, -1, -1)) if layer.go_backwards else list(range(T))
+    x_proj = layer._input_projection(x, x_masks)
+    if frozen is None:
+        with mg.no_grad():  # the states after every step, as constants
+            frozen = [[s.data for s in st] for st in _run(layer, x_proj, states, order, mask, h_masks)]
+    wanted = range(T) if layer.return_sequences else [T - 1]
+    outs = {}
+    for n in wanted:
+        start = n - k + 1
+        # the initial states are inputs, so they stay live; a later start begins from constants
+        begin = states if start <= 0 else [mg.Tensor(s) for s in frozen[start - 1]]
+        outs[n] = _run(layer, x_proj, begin, order[max(start, 0):n + 1], mask, h_masks)[-1]
+    finals = outs[T - 1]
+    output = mg.stack([outs[n][0] for n in range(T)], axis=1) if layer.return_sequences else finals[0]
+    return ([output, *finals] if layer.return_state else output), frozen
+
+
+def _weights(layer):
+    return [w for w in layer.weights if w.requires_grad]
+
+
+def truncated_objective(layer, x, loss=None, k=None, y=None, initial_state=None, mask=None, training=False):
+    """``(f, inputs)`` for ``mg.gradcheck(f, inputs)``: f(x, *weights) = Phi_k, the loss of ``truncated_forward``,
+    whose tape gradient is the reference truncated gradient. inputs = [x as a Tensor requiring grad, *the layer's
+    trainable weights]. loss: a callable out -> scalar, a name/callable with ``y``, or None (f returns the output
+    itself, which gradcheck reduces with a random cotangent). k defaults to ``layer.truncate_gradient``.
+    The frozen states are computed by the first call of f (gradcheck's first call is at the point it checks, in
+    float64) and reused by every later call. With training=True, the dropout masks are drawn once here and
+    replayed on every call of f."""
+    k = layer.truncate_gradient if k is None else k
+    loss_fn = make_loss(loss, y, "truncated_objective")
+    xt = as_float_tensor(x, layer.dtype, requires_grad=True)
+    record = None
+    if training:
+        with record_dropout() as record, mg.no_grad():
+            truncated_forward(layer, xt, k, initial_state, mask, training)
+    frozen = []
+
+    def f(xv, *weights):
+        ctx = replay_dropout(record) if record is not None else contextlib.nullcontext()
+        with ctx:
+            out, fz = _truncated_forward(layer, xv, k, initial_state, mask, training, frozen[0] if frozen else None)
+        frozen[:] = [fz]
+        return scalar(loss_fn(out), "truncated_objective") if loss_fn is not None else out
+
+    return f, [xt, *_weights(layer)]
+
+
+def truncated_gradient(layer, x, loss=None, k=None, y=None, initial_state=None, mask=None, training=False):
+    """The reference truncated gradient (the tape of Phi_k): {'input': (batch, timesteps, input_dim),
+    'kernel': ..., 'recurrent_kernel': ..., 'bias': ...} as float64 arrays. Without a loss, L = sum of the output
+    (and of the final states with return_state). The weights' ``.grad`` are left as they were."""
+    f, inputs = truncated_objective(layer, x, loss, k, y, initial_state, mask, training)
+    saved = [(t, t.grad) for t in inputs]
+    try:
+        for t in inputs:
+            t.grad = None
+        with mg.enable_grad():
+            out = f(*inputs)
+            if isinstance(out, (list, tuple)):
+                total = None
+                for o in out:
+                    total = o.sum() if total is None else total + o.sum()
+                out = total
+            elif out.size != 1:
+                out = out.sum()
+            out.backward()
+        names = ["input"] + [short_name(w) for w in inputs[1:]]
+        return {n: np.zeros(t.shape) if t.grad is None else np.array(t.grad, dtype=np.float64)
+                for n, t in zip(names, inputs)}
+    finally:
+        for t, g in saved:
+            t.grad = g
+
+
+def check_truncated_bptt(layer, x, loss=None, k=None, y=None, initial_state=None, mask=None, training=False,
+                         report=False, **gradcheck_kwargs):
+    """Gradient-check the layer's own truncated BPTT against central differences of Phi_k.
+
+    The checked function has the value of Phi_k (the reference objective at depth ``k``, default the layer's
+    ``truncate_gradient``) and the tape gradient of the layer's ordinary forward pass, ``layer(x)``, so the check
+    passes exactly when the layer's backward pass equals the gradient of BPTT truncated at k (to the usual
+    tolerance): f = L(layer(x)) - L(layer(x)).value + Phi_k.value.
+    Checks the input x and the layer's trainable weights (float64 replay). loss: as ``truncated_objective``.
+    training=True: the dropout masks of the first pass are replayed on every pass (the layer's and Phi_k's).
+    Returns True or raises ``mg.GradcheckError``; with report=True returns the ``GradcheckReport`` instead.
+    """
+    if not isinstance(layer, Recurrent):
+        raise TypeError(f"check_truncated_bptt needs a recurrent layer, got {type(layer).__name__}")
+    k = layer.truncate_gradient if k is None else k
+    loss_fn = make_loss(loss, y, "check_truncated_bptt")
+    xt = as_float_tensor(x, layer.dtype, requires_grad=True)
+    if not layer.built:
+        with mg.no_grad():
+            layer(xt, initial_state=initial_state, mask=mask)
+    stateful_states = list(layer.states) if layer.stateful else None
+    record = None
+    if training:  # the masks of one pass, replayed to the layer's pass and to Phi_k's alike
+        with record_dropout() as record, mg.no_grad():
+            layer(xt, initial_state=initial_state, mask=mask, training=True)
+    frozen = []
+
+    def restart():  # every pass of a stateful layer starts from the same carried states
+        if stateful_states is not None:
+            layer.states = list(stateful_states)
+
+    def f(xv, *weights):
+        ctx = replay_dropout(record) if record is not None else contextlib.nullcontext()
+        with ctx:
+            restart()
+            live = layer(xv, initial_state=initial_state, mask=mask, training=training)
+            restart()
+            with mg.no_grad():  # the first pass (gradcheck's, at the checked point) fixes the frozen states
+                ref, fz = _truncated_forward(layer, xv, k, initial_state, mask, training,
+                                             frozen[0] if frozen else None)
+                frozen[:] = [fz]
+        if loss_fn is not None:
+            live, ref = [scalar(loss_fn(live), "check_truncated_bptt")], [loss_fn(ref)]
+        elif not isinstance(live, (list, tuple)):
+            live, ref = [live], [ref]
+        # value of the reference, gradient of the layer: the check compares exactly these two
+        out = [a - a.data + b.data for a, b in zip(live, ref)]
+        return out[0] if len(out) == 1 else out
+
+    try:
+        inputs = [xt, *_weights(layer)]
+        if report:
+            return mg.gradcheck_report(f, inputs, **gradcheck_kwargs)
+        return mg.gradcheck(f, inputs, **gradcheck_kwargs)
+    finally:
+        restart()  # the checked passes must not advance a stateful layer
