@@ -3,7 +3,8 @@ from . import activations, constraints, initializers, regularizers
 from .base import Layer
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, TimeDistributed
 from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .functional import Input, Model
 from .sequential import Sequential
 
-__all__ = ["Sequential", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
+__all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
            "activations", "initializers", "regularizers", "constraints"]

@@ -1,0 +1,378 @@
+"""The functional API: ``Input`` placeholders and ``Model``, a graph of layer calls with one or more inputs and outputs.
+
+    enc_in = Input(shape=(None, 16))                       # (batch, timesteps, features); None = any
+    _, h, c = LSTM(64, return_state=True)(enc_in)          # symbolic: shapes (None, 64), nothing computed
+    dec_in = Input(shape=(None, 16))
+    seq = LSTM(64, return_sequences=True)(dec_in, initial_state=[h, c])
+    out = TimeDistributed(Dense(16, activation='softmax'))(seq)
+    model = Model(inputs=[enc_in, dec_in], outputs=out)
+    model.compile('adam', 'categorical_crossentropy')
+    model.fit([xe, xd], y)                                 # the loss's gradient reaches the encoder through h, c
+
+A ``Model`` runs its recorded layer calls eagerly on the minigrad tape (``graph.run_graph``), so it is also a
+layer: ``model(x)`` / ``model([x1, x2])`` on arrays returns Tensor(s) on the tape, and ``model(symbolic)`` records
+it as one node of a bigger graph. Training, evaluation, prediction, weights and weight files come from
+``training.TrainingMixin``; this module provides the model protocol that mixin expects.
+"""
+import numpy as np
+
+import minigrad as mg
+
+from . import graph
+from .base import Layer, pop_legacy_kwargs, shape_str
+from .graph import InputLayer, SymbolicTensor
+from .training import TrainingMixin
+
+__all__ = ["Input", "Model", "InputLayer", "SymbolicTensor"]
+
+
+def _check_dims(dims, what):
+    for d in dims:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0):
+            raise ValueError(f"{what} entries must be positive integers or None, got {tuple(dims)}")
+
+
+def Input(shape=None, batch_shape=None, dtype=None, name=None, batch_size=None):
+    """A symbolic placeholder for a model input.
+
+    Arguments:
+        shape: the shape of one sample, without the batch axis, e.g. ``(None, 16)`` for sequences of any length
+            with 16 features (an int means a 1-tuple).
+        batch_shape: the full shape, batch axis first, e.g. ``(32, 10, 16)``: stateful RNNs need the fixed batch.
+        dtype: of the arrays fed at run time (default 'float32'; floating arrays are cast to it, integer ids for
+            an Embedding are accepted by a float Input as well).
+        name: the Input layer's name (default ``input_<n>``).
+        batch_size: with ``shape``, fixes the batch axis (same as ``batch_shape=(batch_size,) + shape``).
+    Returns: a ``SymbolicTensor`` of shape ``batch_shape`` (batch axis None unless fixed).
+    """
+    if shape is not None and batch_shape is not None:
+        raise ValueError("Input takes either shape (without the batch axis) or batch_shape (with it), not both")
+    if shape is None and batch_shape is None:
+        raise ValueError("Input needs shape=(...) (one sample's shape, without the batch axis) or "
+                         "batch_shape=(batch, ...)")
+    if batch_shape is None:
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        _check_dims(shape, "Input shape")
+        batch_shape = (batch_size,) + shape
+    batch_shape = tuple(batch_shape)
+    _check_dims(batch_shape, "Input batch_shape")
+    if not batch_shape:
+        raise ValueError("Input batch_shape must include the batch axis, got ()")
+    dtype = np.dtype(dtype or "float32")
+    if dtype.kind not in "fiub":
+        raise TypeError(f"Input dtype must be numeric, got {dtype}")
+    return graph.make_input(batch_shape, dtype.name, name)
+
+
+def _tensor_list(value, what):
+    """One SymbolicTensor or a list of them -> list (ValueError on anything else)."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise ValueError(f"Model {what} must not be empty")
+    for i, t in enumerate(items):
+        if not isinstance(t, SymbolicTensor):
+            raise TypeError(f"Model {what} must be symbolic tensors (from Input(...) or a layer called on one); "
+                            f"{what}[{i}] is a {type(t).__name__}")
+    return items
+
+
+def _shapes_compatible(expected, found):
+    return len(expected) == len(found) and all(e is None or f is None or e == f for e, f in zip(expected, found))
+
+
+class Model(TrainingMixin, Layer):
+    """A directed acyclic graph of layer calls from ``inputs`` to ``outputs``.
+
+    Arguments:
+        inputs: a SymbolicTensor returned by ``Input``, or a list of them.
+        outputs: a SymbolicTensor (any layer's symbolic output), or a list of them.
+        name: default ``model_<n>``.
+
+    Construction checks that every output can be computed from the given inputs (else ValueError naming the
+    Input that is missing and the layer that needs it) and that every given input is used (else ValueError naming
+    the disconnected input).
+
+    Attributes: ``inputs``, ``outputs`` (lists of SymbolicTensors), ``input_names``, ``output_names``,
+    ``layers`` (every layer once, Input layers included, in the order of their first call: a topological order),
+    ``weights`` / ``trainable_weights`` (each shared weight once), ``input_shape`` / ``output_shape`` (a tuple,
+    or a list of tuples when there are several).
+    """
+    supports_masking = True
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        if kwargs:  # Keras 1's Model(input=..., output=...), with a DeprecationWarning
+            given = {k: v for k, v in (("inputs", inputs), ("outputs", outputs)) if v is not None}
+            given = pop_legacy_kwargs("Model", {**kwargs, **given}, {"input": ("inputs", None),
+                                                                     "output": ("outputs", None)})
+            unknown = sorted(set(given) - {"inputs", "outputs"})
+            if unknown:
+                raise TypeError(f"Model: unexpected keyword argument(s) {', '.join(unknown)}")
+            inputs, outputs = given.get("inputs"), given.get("outputs")
+        if inputs is None or outputs is None:
+            raise TypeError("Model needs inputs=... (from Input) and outputs=... (layer outputs computed from them)")
+        Layer.__init__(self, name=name)
+        self._init_training()
+        self.inputs = _tensor_list(inputs, "inputs")
+        self.outputs = _tensor_list(outputs, "outputs")
+        for i, t in enumerate(self.inputs):
+            if not isinstance(t.layer, InputLayer):
+                raise ValueError(f"Model inputs must be tensors returned by Input(...); inputs[{i}] is {t.name} "
+                                 f"(an output of layer {t.layer.name!r}, {type(t.layer).__name__})")
+            if any(t is other for other in self.inputs[:i]):
+                raise ValueError(f"Input {t.layer.name!r} is listed twice in the model's inputs")
+        self._nodes = graph.ancestors(self.outputs)
+        self._check_connected()
+        self._layers = []
+        for node in self._nodes:
+            if not any(node.layer is seen for seen in self._layers):
+                self._layers.append(node.layer)
+        self.dtype = np.dtype(self.outputs[0].dtype)
+        self.built = True
+
+    def _check_connected(self):
+        given = {id(t) for t in self.inputs}
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer) and id(node.outputs[0]) not in given:
+                t = node.outputs[0]
+                needing = [o.name for o in self.outputs if any(n is node for n in graph.ancestors([o]))]
+                consumer = graph.find_consumer(self._nodes, t)
+                via = f" (read by layer {consumer.layer.name!r})" if consumer is not None else ""
+                raise ValueError(
+                    f"Graph disconnected: output(s) {', '.join(needing)} need Input {t.layer.name!r} of shape "
+                    f"{shape_str(t.shape)}{via}, which is not among the model's inputs "
+                    f"[{', '.join(i.layer.name for i in self.inputs)}]; add it to `inputs`")
+        used = {id(n) for n in self._nodes}
+        for t in self.inputs:
+            if id(t.node) not in used:
+                raise ValueError(
+                    f"Input {t.layer.name!r} (shape {shape_str(t.shape)}) is disconnected: none of the model's "
+                    f"outputs [{', '.join(o.name for o in self.outputs)}] depends on it; remove it from `inputs` or "
+                    "connect it")
+
+    # ------------------------------------------------------------ description
+    @property
+    def layers(self):
+        """Every layer of the graph once, Input layers included, in topological order (a copy of the list)."""
+        return list(self._layers)
+
+    @property
+    def input_names(self):
+        return [t.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        return self._output_names()
+
+    def _output_names(self):
+        # a layer with several outputs (return_state=True) would name them all alike; logs need distinct names
+        names, counts = [], {}
+        for layer in self._output_layers:
+            k = counts.get(layer.name, 0)
+            counts[layer.name] = k + 1
+            names.append(layer.name if k == 0 else f"{layer.name}_{k}")
+        return names
+
+    @property
+    def input_shape(self):
+        """The input shape(s), batch axis included: a tuple, or a list of tuples with several inputs."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The output shape(s), batch axis included: a tuple, or a list of tuples with several outputs."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def __repr__(self):
+        return f"<Model name={self.name!r} inputs={self.input_names} outputs={[t.name for t in self.outputs]}>"
+
+    # ------------------------------------------------------------ the Layer side (a model nested in a graph)
+    @property
+    def trainable_weights(self):
+        return super().trainable_weights if self.trainable else []
+
+    @property
+    def losses(self):
+        """Weight penalties (each shared weight once: ``weights`` lists it once) and the activity penalties of
+        every layer call of the latest run (a shared layer's calls each count)."""
+        out = [w.regularizer(w) for w in self.weights if getattr(w, "regularizer", None) is not None]
+        return out + list(self._activity_losses)
+
+    def _maybe_build(self, shape):
+        pass  # a Model is built by construction
+
+    def check_input_shape(self, shapes):
+        """Check symbolic input shape(s) (a tuple, or a list of tuples) against this model's Inputs."""
+        shapes = shapes if isinstance(shapes, list) else [shapes]
+        if len(shapes) != len(self.inputs):
+            raise ValueError(f"model {self.name!r} has {len(self.inputs)} input(s) {self.input_names}, but was called "
+                             f"on {len(shapes)} tensor(s)")
+        for t, s in zip(self.inputs, shapes):
+            if not _shapes_compatible(t.shape, s):
+                raise ValueError(f"input {t.layer.name!r} of model {self.name!r} is incompatible: expected shape "
+                                 f"{shape_str(t.shape)}, found shape {shape_str(s)}")
+
+    def compute_output_shape(self, input_shape):
+        # the shapes recorded when the graph was built (check_input_shape has made sure the new inputs fit them)
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def compute_mask(self, inputs, mask=None):
+        raise NotImplementedError("a Model's output masks come from running it: use call_with_masks")
+
+    def output_mask_flags(self, input_flags):
+        """Which outputs carry a mask when the inputs with True in ``input_flags`` carry one (symbolic)."""
+        flags = {id(t): f for t, f in zip(self.inputs, input_flags)}
+        for node in self._nodes:
+            if not node.inputs:
+                continue
+            in_flags = [flags[id(t)] for t in node.inputs]
+            out = graph.mask_flags(node.layer, node.inputs, in_flags, node.input_is_list, len(node.outputs),
+                                   node.output_is_list)
+            flags.update((id(t), f) for t, f in zip(node.outputs, out))
+        return [flags[id(t)] for t in self.outputs]
+
+    def call_with_masks(self, inputs, mask=None, training=False, **kwargs):
+        """Run on concrete input(s) with their mask(s); returns (output(s), output mask(s), activity penalties)."""
+        if kwargs:
+            raise TypeError(f"model {self.name!r} got unexpected call argument(s) {', '.join(sorted(kwargs))}")
+        xs = self._input_list(inputs)
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(xs)
+        outs, out_masks = self._forward(xs, training=training, input_masks=masks)
+        if len(outs) == 1:
+            return outs[0], out_masks[0], list(self._activity_losses)
+        return outs, out_masks, list(self._activity_losses)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """``model(x)`` / ``model([x1, x2])`` on arrays or Tensors: the output Tensor, or a list with several outputs
+        (recorded on the tape). On symbolic tensors: records the model as one node of a bigger graph."""
+        if graph.is_symbolic(inputs, kwargs):
+            return graph.call_symbolic(self, inputs, *args, **kwargs)
+        if args:
+            raise TypeError(f"model {self.name!r}: pass training/mask as keyword arguments")
+        out, _, _ = self.call_with_masks(inputs, **kwargs)
+        return out
+
+    # ------------------------------------------------------------ running the graph (the model protocol)
+    @property
+    def _output_layers(self):
+        """For each output, the layer whose call made it (names the output in logs; decides the logits path)."""
+        return [t.layer for t in self.outputs]
+
+    @property
+    def _num_inputs(self):
+        return len(self.inputs)
+
+    @property
+    def _num_outputs(self):
+        return len(self.outputs)
+
+    def _input_list(self, inputs):
+        """One array/Tensor, or a list of them -> a list of ``len(self.inputs)`` (the count checked)."""
+        n = len(self.inputs)
+        if not isinstance(inputs, (list, tuple)):
+            xs = [inputs]
+        elif n == 1 and inputs and not isinstance(inputs[0], (np.ndarray, mg.Tensor)):
+            xs = [inputs]  # nested Python lists: array-like data for the single input
+        else:
+            xs = list(inputs)
+        if len(xs) != n:
+            raise ValueError(f"model {self.name!r} expects {n} input array(s) (for {', '.join(self.input_names)}), "
+                             f"but received {len(xs)}")
+        return xs
+
+    def _feed(self, xs):
+        """Arrays/Tensors -> Tensors of the Inputs' dtypes, each shape checked against its Input's."""
+        out = []
+        for t, x in zip(self.inputs, xs):
+            if not isinstance(x, mg.Tensor):
+                arr = np.asarray(x)
+                if arr.dtype.kind not in "fiub":
+                    raise TypeError(f"input {t.layer.name!r} of model {self.name!r} must be a numeric array, got "
+                                    f"dtype {arr.dtype}")
+                # float Inputs take integer ids too (an Embedding checks them); int Inputs keep their arrays
+                if np.dtype(t.dtype).kind == "f" and arr.dtype != t.dtype:
+                    arr = arr.astype(t.dtype)
+                x = mg.Tensor(arr)
+            if not _shapes_compatible(t.shape, x.shape):
+                raise ValueError(f"input {t.layer.name!r} of model {self.name!r} expects arrays of shape "
+                                 f"{shape_str(t.shape)}, but got an array of shape {shape_str(x.shape)}")
+            out.append(x)
+        return out
+
+    def _forward(self, inputs, training=False, logits=None, input_masks=None):
+        """Run the graph on ``inputs`` (a list of ``len(self.inputs)`` arrays or Tensors, each (batch, ...)).
+
+        logits: None or one bool per output; True returns that output's pre-activation (the training loop asks
+        this of Dense/Activation/TimeDistributed outputs with a softmax/sigmoid, for a stable crossentropy). The
+        graph downstream of such a layer still sees the activated value.
+        Returns (list of output Tensors, list of output masks (bool ndarrays) or None).
+        """
+        xs = self._feed(inputs)
+        masks = list(input_masks) if input_masks is not None else [None] * len(xs)
+        feeds = {id(t): (x, m) for t, x, m in zip(self.inputs, xs, masks)}
+        logit_nodes = {}
+        for t, want in zip(self.outputs, logits or []):
+            if want:
+                logit_nodes[t.node.id] = t.layer.activation
+        values, self._activity_losses = graph.run_graph(self._nodes, feeds, training, logit_nodes)
+        outs, out_masks = [], []
+        for t, want in zip(self.outputs, logits or [False] * len(self.outputs)):
+            value, mask = values[id(t)]
+            if want:
+                value = values[("logits", id(t))][0]
+            outs.append(value)
+            out_masks.append(mask)
+        return outs, out_masks
+
+    # ------------------------------------------------------------ summary
+    def summary(self, line_length=None, positions=None, print_fn=None):
+        """Print a Keras-style table: 'Layer (type)', 'Output Shape', 'Param #', 'Connected to' (each input of
+        each call, as ``layer_name[call][output]``; initial states included), then the parameter totals."""
+        rows = []
+        for layer in self._layers:
+            nodes = [n for n in self._nodes if n.layer is layer]
+            shapes = {tuple(tuple(o.shape) for o in n.outputs) for n in nodes}
+            if len(shapes) > 1:
+                shape = "multiple"
+            else:
+                outs = nodes[0].outputs
+                shape = shape_str(outs[0].shape) if not nodes[0].output_is_list else \
+                    "[" + ", ".join(shape_str(o.shape) for o in outs) + "]"
+            sources = [p.name for n in nodes for p in n.parents]
+            rows.append([f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}",
+                         sources[0] if sources else ""])
+            rows.extend(["", "", "", s] for s in sources[1:])
+        trainable = int(sum(w.size for w in self.trainable_weights))
+        _print_table(rows, ["Layer (type)", "Output Shape", "Param #", "Connected to"], line_length or 116,
+                     positions or [.3, .63, .72, 1.], trainable, self.count_params() - trainable, print_fn or print)
+
+
+def _print_table(rows, headers, line_length, positions, trainable, non_trainable, print_fn):
+    """Keras' summary layout; a row whose first field is empty continues the previous layer's "Connected to"
+    list, so no rule is drawn above it."""
+    if positions[-1] <= 1:
+        positions = [int(line_length * p) for p in positions]
+
+    def line(fields):
+        text = ""
+        for i, field in enumerate(fields):
+            if i > 0:
+                text = text[:-1] + " "  # a field that filled its column still gets one separating space
+            text = (text + str(field))[:positions[i]]
+            text += " " * (positions[i] - len(text))
+        return text.rstrip()
+
+    print_fn("_" * line_length)
+    print_fn(line(headers))
+    print_fn("=" * line_length)
+    for i, fields in enumerate(rows):
+        if i > 0 and fields[0] != "":
+            print_fn("_" * line_length)
+        print_fn(line(fields))
+    print_fn("=" * line_length)
+    print_fn(f"Total params: {trainable + non_trainable:,}")
+    print_fn(f"Trainable params: {trainable:,}")
+    print_fn(f"Non-trainable params: {non_trainable:,}")
+    print_fn("_" * line_length)
