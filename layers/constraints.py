@@ -13,6 +13,8 @@ kernel (U, kU) each column (one unit of one gate) is constrained; on a 1-D bias 
 """
 import numpy as np
 
+from . import _lookup
+
 # Keras' K.epsilon(): keeps the division finite for an all-zero column.
 EPSILON = 1e-7
 
@@ -139,18 +141,11 @@ _BY_NAME = {
 }
 
 
-def _unknown(identifier):
-    valid = ", ".join(repr(n) for n in sorted(_BY_NAME))
-    return ValueError(f"Unknown constraint {identifier!r}; valid names are: {valid}")
-
-
-def serialize(constraint):
+def serialize(obj):
     """``{'class_name': ..., 'config': ...}`` for one of this module's constraints (None stays None)."""
-    if constraint is None:
+    if obj is None:
         return None
-    if not isinstance(constraint, Constraint):
-        raise ValueError(f"Cannot serialize {constraint!r}: only instances of constraints.Constraint can be")
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return _lookup.serialize(obj, Constraint, "constraint")
 
 
 def get(identifier):
@@ -161,18 +156,5 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise _unknown(identifier)
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _BY_NAME:
-            raise _unknown(name)
-        return _BY_NAME[name](**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()  # a class given where an instance was meant: MaxNorm -> MaxNorm()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier {identifier!r}: expected None, a name, "
-                     f"a config dict or a callable ndarray -> ndarray")
+    return _lookup.resolve(identifier, _BY_NAME, "constraint", Constraint,
+                           "None, a name, a config dict or a callable ndarray -> ndarray")

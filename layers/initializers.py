@@ -18,6 +18,8 @@ import numpy as np
 
 import minigrad as mg
 
+from . import _lookup
+
 
 # ---------------------------------------------------------------- helpers
 
@@ -311,16 +313,9 @@ _BY_NAME = {
 }
 
 
-def _unknown(identifier):
-    valid = ", ".join(repr(n) for n in sorted(_BY_NAME))
-    return ValueError(f"Unknown initializer {identifier!r}; valid names are: {valid}")
-
-
-def serialize(initializer):
-    """``{'class_name': ..., 'config': ...}`` for one of this module's initializers; ``get`` inverts it."""
-    if not isinstance(initializer, Initializer):
-        raise ValueError(f"Cannot serialize {initializer!r}: only instances of initializers.Initializer can be")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+def serialize(obj):
+    """``{'class_name': ..., 'config': ...}`` for one of this module's initializers."""
+    return _lookup.serialize(obj, Initializer, "initializer")
 
 
 def get(identifier):
@@ -330,18 +325,5 @@ def get(identifier):
 
     Raises ValueError naming the bad value (and listing the valid names) for anything else, None included.
     """
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise _unknown(identifier)
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _BY_NAME:
-            raise _unknown(name)
-        return _BY_NAME[name](**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier {identifier!r}: expected a name, "
-                     f"a config dict or a callable (shape, dtype) -> ndarray")
+    return _lookup.resolve(identifier, _BY_NAME, "initializer", Initializer,
+                           "a name, a config dict or a callable (shape, dtype) -> ndarray")

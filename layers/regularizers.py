@@ -11,6 +11,8 @@ import numpy as np
 
 import minigrad as mg
 
+from . import _lookup
+
 
 def _as_tensor(x):
     return x if isinstance(x, mg.Tensor) else mg.Tensor(np.asarray(x))
@@ -79,18 +81,11 @@ def l1_l2(l1=0.01, l2=0.01):  # noqa: F811 - the argument names shadow the funct
 _BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1L2": L1L2}
 
 
-def _unknown(identifier):
-    valid = ", ".join(repr(n) for n in sorted(_BY_NAME))
-    return ValueError(f"Unknown regularizer {identifier!r}; valid names are: {valid}")
-
-
-def serialize(regularizer):
+def serialize(obj):
     """``{'class_name': ..., 'config': ...}`` for one of this module's regularizers (None stays None)."""
-    if regularizer is None:
+    if obj is None:
         return None
-    if not isinstance(regularizer, Regularizer):
-        raise ValueError(f"Cannot serialize {regularizer!r}: only instances of regularizers.Regularizer can be")
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return _lookup.serialize(obj, Regularizer, "regularizer")
 
 
 def get(identifier):
@@ -101,18 +96,5 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise _unknown(identifier)
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _BY_NAME:
-            raise _unknown(name)
-        return _BY_NAME[name](**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier {identifier!r}: expected None, a name, "
-                     f"a config dict or a callable Tensor -> scalar Tensor")
+    return _lookup.resolve(identifier, _BY_NAME, "regularizer", Regularizer,
+                           "None, a name, a config dict or a callable Tensor -> scalar Tensor")
