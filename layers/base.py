@@ -160,7 +160,12 @@ class Layer:
         """Regularisation penalties as scalar Tensors: weight penalties (on the current weights) and the
         activity penalties of the latest call."""
         out = [w.regularizer(w) for w in self._weights if w.regularizer is not None]
-        return out + list(self._activity_losses)
+        return out + self.activity_losses
+
+    @property
+    def activity_losses(self):
+        """The activity penalties of the latest call (scalar Tensors)."""
+        return list(self._activity_losses)
 
     # ------------------------------------------------------------ shapes and masks
     def build(self, input_shape):

@@ -220,8 +220,8 @@ class TimeDistributed(Layer):
         return getattr(self.layer, "activation", None)
 
     @property
-    def losses(self):
-        return self.layer.losses + list(self._activity_losses)
+    def activity_losses(self):
+        return self.layer.activity_losses + list(self._activity_losses)
 
     def call(self, inputs, mask=None, training=False, **kwargs):
         b, t = inputs.shape[:2]

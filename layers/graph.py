@@ -293,7 +293,6 @@ def run_graph(nodes, feeds, training=False, logit_nodes=None):
             out = layer(x, *node.args, **kwargs)
             mask = layer.compute_mask(x, m)
             penalties = layer._activity_losses  # read now: a shared layer's next call replaces them
-        activity.extend(penalties)
         outs = list(out) if node.output_is_list else [out]
         if node.output_is_list:
             masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(outs)
@@ -302,6 +301,10 @@ def run_graph(nodes, feeds, training=False, logit_nodes=None):
         if activation is not None:
             values[("logits", id(node.outputs[0]))] = (outs[0], masks[0])
             outs = [activation(outs[0])]
+            if getattr(layer, "activity_regularizer", None) is not None:
+                layer._record_activity(outs[0])  # Keras penalises the activations, not the logits
+                penalties = layer._activity_losses
+        activity.extend(penalties)
         for t, v, mk in zip(node.outputs, outs, masks):
             values[id(t)] = (v, mk)
     return values, activity

@@ -228,6 +228,13 @@ class TrainingMixin:
         return out
 
     @property
+    def losses(self):
+        """The penalties the loss adds (scalar Tensors): each weight's regulariser, each shared weight once, and
+        the activity penalties of the latest forward pass."""
+        out = [w.regularizer(w) for w in self.weights if getattr(w, "regularizer", None) is not None]
+        return out + [p for layer in self.layers for p in layer.activity_losses]
+
+    @property
     def non_trainable_weights(self):
         trainable = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable]
@@ -416,9 +423,8 @@ class TrainingMixin:
         total = data_losses[0] * self.loss_weights[0] if self.loss_weights[0] != 1. else data_losses[0]
         for loss_i, w in zip(data_losses[1:], self.loss_weights[1:]):
             total = total + (loss_i * w if w != 1. else loss_i)
-        for layer in self.layers:
-            for penalty in layer.losses:
-                total = total + penalty
+        for penalty in self.losses:
+            total = total + penalty
         values = [float(total.data)]
         if len(data_losses) > 1:
             values += [float(l.data) for l in data_losses]
