@@ -18,8 +18,8 @@ _name_counts = defaultdict(int)
 
 
 def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("simple_r_n_n", "simple_rnn") \
-        .replace("g_r_u", "gru").replace("l_s_t_m", "lstm")
+    """``SimpleRNN`` -> ``simple_rnn``, ``TimeDistributed`` -> ``time_distributed`` (acronyms stay one word)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def unique_name(prefix):
