@@ -296,8 +296,11 @@ class ModelCheckpoint(Callback):
     def _save(self, path):
         if self.save_weights_only:
             self.model.save_weights(path)
-        else:
+        elif hasattr(self.model, "save"):
             self.model.save(path)
+        else:
+            raise NotImplementedError(f"ModelCheckpoint(save_weights_only=False): {type(self.model).__name__} "
+                                      "cannot save a whole model, only its weights; pass save_weights_only=True")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

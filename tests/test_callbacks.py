@@ -282,3 +282,17 @@ def test_progbar_standalone_bar_and_averaging(capsys):
     bar2.update(2, [("loss", 1e-5)])
     bar2.update(5, [("loss", 1e-5)])
     assert re.fullmatch(r" - \d+s - loss: 1\.0000e-05\n", capsys.readouterr().out)
+
+
+def test_model_checkpoint_whole_model_saving_is_refused_clearly(tmp_path):
+    from optim.callbacks import ModelCheckpoint
+
+    class WeightsOnly:
+        def save_weights(self, path):
+            raise AssertionError("not asked for")
+
+    cb = ModelCheckpoint(str(tmp_path / "m.npz"), save_weights_only=False, monitor="loss")
+    cb.set_model(WeightsOnly())
+    import pytest
+    with pytest.raises(NotImplementedError, match="save_weights_only=True"):
+        cb.on_epoch_end(0, {"loss": 1.0})
