@@ -2,6 +2,22 @@
 Keras config dict, a class or a callable into the object a layer uses, and names the valid choices on a bad one."""
 
 
+class Configurable:
+    """Config plumbing of initializers, regularizers and constraints: ``get_config`` returns the constructor
+    arguments (override it), ``from_config`` inverts it, and ``repr`` shows them."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def unknown(kind, identifier, table):
     valid = ", ".join(repr(n) for n in sorted(table))
     return ValueError(f"Unknown {kind} {identifier!r}; valid names are: {valid}")

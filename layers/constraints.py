@@ -37,23 +37,11 @@ def _normalize_axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-class Constraint:
+class Constraint(_lookup.Configurable):
     """Base class: ``constraint(w) -> new ndarray`` of the same shape and dtype. The base class copies ``w``."""
 
     def __call__(self, w):
         return np.array(_as_float_array(w), copy=True)
-
-    def get_config(self):
-        """The constructor arguments, as a dict (for ``serialize``)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):

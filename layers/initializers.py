@@ -82,23 +82,11 @@ def compute_fans(shape):
 
 # ---------------------------------------------------------------- initializers
 
-class Initializer:
+class Initializer(_lookup.Configurable):
     """Base class. ``init(shape, dtype='float32')`` returns a new ndarray of that shape and dtype."""
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
-
-    def get_config(self):
-        """The constructor arguments, as a dict (for ``serialize``)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Constant(Initializer):

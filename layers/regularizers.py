@@ -18,24 +18,12 @@ def _as_tensor(x):
     return x if isinstance(x, mg.Tensor) else mg.Tensor(np.asarray(x))
 
 
-class Regularizer:
+class Regularizer(_lookup.Configurable):
     """Base class: ``reg(w) -> scalar Tensor``. The base penalty is 0."""
 
     def __call__(self, x):
         x = _as_tensor(x)
         return mg.Tensor(np.zeros((), dtype=x.dtype))
-
-    def get_config(self):
-        """The constructor arguments, as a dict (for ``serialize``)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
