@@ -279,6 +279,7 @@ class Recurrent(Layer):
     # ------------------------------------------------------------ the forward pass
     def call(self, inputs, mask=None, training=False, initial_state=None):
         x = inputs
+        self.__dict__.pop("_kernel_slices", None)  # the unrolled steps' kernel slices live for one call
         states = self._initial_states(x, initial_state)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -320,7 +321,8 @@ class Recurrent(Layer):
         """
         t_len = x.shape[1]
         order = range(t_len - 1, -1, -1) if self.go_backwards else range(t_len)
-        x_proj = self._input_projection(x, x_masks)  # (batch, timesteps, k*units) or one per gate
+        x_proj = self._input_projection(x, x_masks)  # one (batch, timesteps, units) per gate
+        x_proj = [mg.unstack(p, axis=1) for p in x_proj]  # cut into timesteps: one tape entry per gate
         k = self.truncate_gradient if 0 < self.truncate_gradient < t_len else 0
         copies = k and self.return_sequences
         if copies:
@@ -331,7 +333,7 @@ class Recurrent(Layer):
                 states = [mg.concatenate([mg.Tensor(s.data[-1:]), s[:-1]]) for s in states]
             elif k and n == t_len - k:
                 states = [s.detach() for s in states]
-            new_states = self._step([p[:, t] for p in x_proj], states, h_masks)
+            new_states = self._step([p[t] for p in x_proj], states, h_masks)
             if mask is not None:  # a masked step keeps the previous states (and so the previous output h)
                 keep = mask[:, t:t + 1]
                 new_states = [mg.where(keep, new, old) for new, old in zip(new_states, states)]
@@ -349,7 +351,7 @@ class Recurrent(Layer):
             z = xm @ self.kernel
             if self.bias is not None:
                 z = z + self.bias
-            return [z[:, :, g * u:(g + 1) * u] for g in range(k)]
+            return mg.split(z, k, axis=-1) if k > 1 else [z]
         out = []
         for g in range(k):
             z = (x * x_masks[g][:, None, :]) @ self.kernel[:, g * u:(g + 1) * u]
@@ -358,12 +360,29 @@ class Recurrent(Layer):
             out.append(z)
         return out
 
-    def _recurrent_part(self, h, h_masks, g):
-        """(h * m_h^g) R_g: gate g's recurrent product."""
-        u = self.units
+    def _recurrent_parts(self, h, h_masks, first, end):
+        """[(h * m_h^g) R_g for the gates g = first..end-1]. Without dropout masks, or with one mask shared by the
+        gates, one product for all of them, cut into gates in one tape entry; with per-gate masks one per gate."""
+        if h_masks is not None and h_masks.ndim == 3:
+            return [(h * h_masks[g]) @ self._kernel_columns(g, g + 1) for g in range(first, end)]
         if h_masks is not None:
-            h = h * (h_masks if h_masks.ndim == 2 else h_masks[g])
-        return h @ self.recurrent_kernel[:, g * u:(g + 1) * u]
+            h = h * h_masks
+        z = h @ self._kernel_columns(first, end)
+        return mg.split(z, end - first, axis=-1) if end - first > 1 else [z]
+
+    def _kernel_columns(self, first, end):
+        """The recurrent kernel's columns of gates first..end-1, sliced once and reused by every step of a call (one
+        tape entry, not one per step). A different kernel Tensor or array, or grad mode, slices again."""
+        R = self.recurrent_kernel
+        if (first, end) == (0, self.n_gates):
+            return R
+        cache = self.__dict__.get("_kernel_slices")
+        if cache is None or cache[0] is not R or cache[1] is not R.data:
+            cache = self._kernel_slices = (R, R.data, {})
+        key = (first, end, mg.is_grad_enabled())
+        if key not in cache[2]:
+            cache[2][key] = R[:, first * self.units:end * self.units]
+        return cache[2][key]
 
     def _step(self, x_gates, states, h_masks):
         raise NotImplementedError
@@ -391,7 +410,8 @@ class SimpleRNN(Recurrent):
 
     def _step(self, x_gates, states, h_masks):
         (h,) = states
-        return [self.activation(x_gates[0] + self._recurrent_part(h, h_masks, 0))]
+        (rec,) = self._recurrent_parts(h, h_masks, 0, 1)
+        return [self.activation(x_gates[0] + rec)]
 
 
 class GRU(Recurrent):
@@ -412,9 +432,11 @@ class GRU(Recurrent):
     def _step(self, x_gates, states, h_masks):
         (h,) = states
         xz, xr, xh = x_gates
-        z = self.recurrent_activation(xz + self._recurrent_part(h, h_masks, 0))
-        r = self.recurrent_activation(xr + self._recurrent_part(h, h_masks, 1))
-        hh = self.activation(xh + self._recurrent_part(r * h, h_masks, 2))
+        rz, rr = self._recurrent_parts(h, h_masks, 0, 2)
+        z = self.recurrent_activation(xz + rz)
+        r = self.recurrent_activation(xr + rr)
+        (rh,) = self._recurrent_parts(r * h, h_masks, 2, 3)  # reset before the recurrent product
+        hh = self.activation(xh + rh)
         return [z * h + (1 - z) * hh]
 
 
@@ -461,8 +483,9 @@ class LSTM(Recurrent):
     def _step(self, x_gates, states, h_masks):
         h, c = states
         xi, xf, xc, xo = x_gates
-        i = self.recurrent_activation(xi + self._recurrent_part(h, h_masks, 0))
-        f = self.recurrent_activation(xf + self._recurrent_part(h, h_masks, 1))
-        c = f * c + i * self.activation(xc + self._recurrent_part(h, h_masks, 2))
-        o = self.recurrent_activation(xo + self._recurrent_part(h, h_masks, 3))
+        ri, rf, rc, ro = self._recurrent_parts(h, h_masks, 0, 4)
+        i = self.recurrent_activation(xi + ri)
+        f = self.recurrent_activation(xf + rf)
+        c = f * c + i * self.activation(xc + rc)
+        o = self.recurrent_activation(xo + ro)
         return [o * self.activation(c), c]

@@ -27,13 +27,15 @@ keras2-rnn-semantics.md sections 1-4) are written out above each cell. Conventio
 * Backward arguments d_outputs / d_hT / d_cT may be None (no gradient). db is None when b is None.
 * The cache is opaque; backward does not modify it, so it may be called more than once.
 
-How it is made fast (PERFORMANCE-NOTES.md): one input product for all timesteps before the loop; time-major,
-gate-outer buffers (see `_Prepared`) so that each step works on contiguous blocks, allocated once per call and
-recycled between calls (`_BufferPool`); `out=` arithmetic; gates reordered internally so that gates sharing an
-activation (forward) or a factor (backward) are adjacent and one numpy call covers them; the scale/shift of
-(hard_)sigmoid folded into the weights of the gates that use it; in backward, every factor that does not
-depend on the recurrence computed for all steps at once before the loop, and dW, dR, db, dx computed as large
-products after it. The per-step Python loop is the only loop.
+How it is made fast (PERFORMANCE-NOTES.md, benchmarks/RESULTS.md): one input product for all timesteps before the
+loop, with the bias riding along as a column of ones in the time-major copy of x (and db coming out of dW's
+product); time-major buffers (see `_Prepared`) so that each step works on contiguous blocks, allocated once per
+call and recycled between calls (`_BufferPool`); `out=` arithmetic; gates reordered internally so that gates
+sharing an activation (forward) or a factor (backward) are adjacent and one numpy call covers them; the
+scale/shift of (hard_)sigmoid folded into the weights of the gates that use it; in backward, every factor that
+does not depend on the recurrence computed outside the recurrence, and dW, dR, db, dx computed as large products
+after the loop. The per-step Python loop is the only loop; at small sizes its cost is the number of numpy calls
+per step (LSTM: 9 forward, 6 backward, each ~0.5-1.5 us of overhead), which is what the layouts minimise.
 """
 import threading
 import weakref
@@ -286,17 +288,23 @@ def _join_gates(A, slots):
     return np.concatenate([A[j] for j in order], axis=-1)
 
 
-def _time_major(x, go_backwards, dtype):
-    """(B,T,D) -> contiguous (T,B,D) in processing order, and whether it is a pool buffer.
+def _time_major(x, go_backwards, dtype, ones=False):
+    """(B,T,D) -> contiguous (T,B,D) in processing order, and whether it is a pool buffer. ones=True: (T,B,D+1)
+    with a last column of ones (the bias then rides along in the input product, and db in dW's).
 
-    x is often the (time-major) outputs view of a layer below: then no copy is needed."""
+    x is often the (time-major) outputs view of a layer below: then no copy is needed (without ones)."""
     xt = x.transpose(1, 0, 2)
     if go_backwards:
         xt = xt[::-1]
-    if xt.dtype == dtype and xt.flags.c_contiguous:
+    if not ones and xt.dtype == dtype and xt.flags.c_contiguous:
         return xt, False
-    Xt = _POOL.empty(xt.shape, dtype)
-    np.copyto(Xt, xt)
+    T, B, D = xt.shape
+    Xt = _POOL.empty((T, B, D + 1) if ones else (T, B, D), dtype)
+    if ones:
+        np.copyto(Xt[..., :D], xt)
+        Xt[..., D] = 1
+    else:
+        np.copyto(Xt, xt)
     return Xt, True
 
 
@@ -330,29 +338,37 @@ def _dropout_masks(m, k, B, n, slots, dtype, name):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Internal layout. Time-major, and gate-outer: gate pre-activations and values are kept as G (k,T,B,U), so a
-# step's gate g is the contiguous block G[g, t] (small non-contiguous operands are 2-3x slower per numpy call)
-# and every per-gate product is a batched matmul over the leading axis. Gates are in "slot" order (each cell
-# lists its `slots`): gates with the same activation, or scaled by the same factor in backward, are adjacent,
-# so one numpy call covers them. Returned gradients are in Keras order again.
+# Internal layout. Time-major, and gate-outer: gate pre-activations and values are kept as G (k,T,B,U) (SimpleRNN,
+# GRU), so a step's gate g is the contiguous block G[g, t] (small non-contiguous operands are 2-3x slower per
+# numpy call) and every per-gate product is a batched matmul over the leading axis. The LSTM goes one step further:
+# STEP-major G (T+1, 6, B, U), one contiguous block per step holding its gates and states, so that a call on
+# several gates of a step is a plain 1-d loop (about 1 us less per call at B=16, U=64 than on blocks spread
+# across the gate-major array). Gates are in "slot" order (each cell lists its `slots`): gates with the same
+# activation, or scaled by the same factor in backward, are adjacent, so one numpy call covers them. Returned
+# gradients are in Keras order again.
 # ----------------------------------------------------------------------------------------------------------
 
 class _Prepared:
     """Arguments checked and brought to the internal layout: time-major, gate-outer, slot order.
 
-    Xt (T,B,D); carry (T,B,1) or None; x_m (1|k, B, D) and h_m (1|k, B, U) or None;
+    Xt (T,B,D), or (T,B,D+1) with a last column of ones (ones=True: the bias is then the last row of Wf_g, bf_g
+    None, and x_m has a column of ones too); carry (T,B,1) or None; x_m (1|k, B, D) and h_m (1|k, B, U) or None;
     W_g (k,D,U), R_g (k,U,U): the weights per slot (for backward); Wf_g, Rf_g, bf_g (k,1,1,U) or None: the same
     with each slot's activation scale/shift folded in, a' = scale*a + shift (for forward)."""
 
-    def __init__(self, x, W, R, b, states, k, slots, acts, mask, x_masks, h_masks, implementation, go_backwards):
+    def __init__(self, x, W, R, b, states, k, slots, acts, mask, x_masks, h_masks, implementation, go_backwards,
+                 ones=False):
         B, T, D, U = _check_common(x, W, R, b, k, implementation)
-        self.B, self.T, self.D, self.U = B, T, D, U
+        self.B, self.T, self.D, self.U, self.ones = B, T, D, U, ones
         self.dtype = dtype = _compute_dtype(x, W, R, b, *states)
         self.states = [_state(s, B, U, dtype, name) for s, name in zip(states, ('h0', 'c0'))]
-        self.Xt, self.Xt_pooled = _time_major(x, go_backwards, dtype)
+        self.Xt, self.Xt_pooled = _time_major(x, go_backwards, dtype, ones)
         self.carry = _carry_mask(mask, B, T, go_backwards)
         self.x_m = _dropout_masks(x_masks, k, B, D, slots, dtype, 'x_masks')
+        if ones and self.x_m is not None:              # the column of ones is not dropped out
+            self.x_m = np.concatenate([self.x_m, np.ones(self.x_m.shape[:2] + (1,), dtype)], axis=-1)
         self.h_m = _dropout_masks(h_masks, k, B, U, slots, dtype, 'h_masks')
+        self.W = W.astype(dtype, copy=False)
         self.W_g = _split_gates(W, slots, U, dtype)
         self.R_g = _split_gates(R, slots, U, dtype)
         scale = np.array([act.scale for act in acts], dtype=dtype).reshape(k, 1, 1)
@@ -364,34 +380,43 @@ class _Prepared:
             self.bf_g = _split_gates(b, slots, U, dtype).reshape(k, 1, 1, U) * scale[..., None] + shift
         else:
             self.bf_g = shift if np.any(shift != 0) else None
+        if ones:                                       # Xt's column of ones meets the (folded) bias as a last row
+            last = np.zeros((k, 1, U), dtype) if self.bf_g is None else self.bf_g.reshape(k, 1, -1)
+            self.Wf_g = np.concatenate([self.Wf_g, np.broadcast_to(last, (k, 1, U))], axis=1)
+            self.bf_g = None
 
 
 def _input_product(p):
     """(x_t ⊙ m_x^g) W_g + b_g for all steps and gates at once -> pool buffer G (k,T,B,U); G[j] is contiguous."""
-    T, B, D, U = p.T, p.B, p.D, p.U
-    k = p.W_g.shape[0]
+    T, B, U = p.T, p.B, p.U
+    k, Da = p.W_g.shape[0], p.Xt.shape[-1]                         # Da = D+1 with Xt's column of ones
     G = _POOL.empty((k, T, B, U), p.dtype)
-    Xm = p.Xt if p.x_m is None else p.Xt * p.x_m[:, None]          # (T,B,D) or (1|k,T,B,D)
-    np.matmul(Xm.reshape(-1, T * B, D), p.Wf_g, out=G.reshape(k, T * B, U))
+    Xm = p.Xt if p.x_m is None else p.Xt * p.x_m[:, None]          # (T,B,Da) or (1|k,T,B,Da)
+    np.matmul(Xm.reshape(-1, T * B, Da), p.Wf_g, out=G.reshape(k, T * B, U))
     if p.bf_g is not None:
         G += p.bf_g
     return G
 
 
 def _input_grads(c, DA):
-    """From da (k,T,B,U): dW_g = sum_t (x_t⊙m_x^g)^T da_t^g (k,D,U) and dX_t = sum_g (da_t^g W_g^T) ⊙ m_x^g."""
+    """From da (k,T,B,U): dW_g = sum_t (x_t⊙m_x^g)^T da_t^g (k,Da,U) and dX_t = sum_g (da_t^g W_g^T) ⊙ m_x^g.
+    With Xt's column of ones (Da = D+1), dW_g's last row is db_g."""
     Xt, x_m, W_g = c.Xt, c.x_m, c.W_g
-    T, B, D = Xt.shape
-    k, U = DA.shape[0], DA.shape[-1]
+    T, B, Da = Xt.shape
+    k, U, D = DA.shape[0], DA.shape[-1], W_g.shape[1]
     DA3 = DA.reshape(k, T * B, U)
     Xm = Xt if x_m is None else Xt * x_m[:, None]
-    dW_g = np.matmul(Xm.reshape(-1, T * B, D).transpose(0, 2, 1), DA3)
-    dXg = _POOL.empty((k, T, B, D), Xt.dtype)                      # per-gate terms, then summed
-    np.matmul(DA3, W_g.transpose(0, 2, 1), out=dXg.reshape(k, T * B, D))
+    dW_g = np.matmul(Xm.reshape(-1, T * B, Da).transpose(0, 2, 1), DA3)
+    dX = np.matmul(DA3[0], W_g[0].T).reshape(T, B, D)             # the per-gate terms summed into one array
     if x_m is not None:
-        dXg *= x_m[:, None]
-    dX = np.add.reduce(dXg, axis=0)
-    _POOL.recycle(dXg)
+        dX *= x_m[0, :, :D]
+    term = _POOL.empty((T, B, D), Xt.dtype) if k > 1 else None
+    for g in range(1, k):
+        np.matmul(DA3[g], W_g[g].T, out=term.reshape(T * B, D))
+        if x_m is not None:
+            term *= x_m[g if x_m.shape[0] > 1 else 0, :, :D]
+        dX += term
+    _POOL.recycle(term)
     return dW_g, dX
 
 
@@ -402,16 +427,31 @@ def _recurrent_weight_grad(Hprev, DA, h_m):
     return np.matmul(Hm.reshape(-1, T * B, U).transpose(0, 2, 1), DA.reshape(-1, T * B, U))
 
 
-def _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype):
-    """dh_t buffer (T,B,U) in processing order = d output_t, plus d h_T at the last step."""
-    DH = _POOL.empty((T, B, U), dtype)
-    if d_outputs is None:
-        DH.fill(0)
-    else:
-        DH[...] = np.asarray(d_outputs).transpose(1, 0, 2)
+_COPY_D_OUTPUTS_BYTES = 1 << 20                        # up to this size d_outputs is copied time-major
+
+
+def _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype):
+    """(d_out, dh): d_outputs time-major (T,B,U) or None, and a fresh dh_{T-1} = d output_{T-1} + d h_T. The loops
+    form dh_{t-1} = d_out[t-1] + the gradient through step t. Small d_outputs are copied (contiguous operands are
+    cheaper per call); large ones are read in place, a strided view (no copy the size of the outputs)."""
+    d_out = None
+    if d_outputs is not None:
+        d_out = np.asarray(d_outputs, dtype=dtype).transpose(1, 0, 2)
+        if d_out.nbytes <= _COPY_D_OUTPUTS_BYTES:
+            d_out = np.ascontiguousarray(d_out)
+    dh = np.zeros((B, U), dtype=dtype) if d_out is None else np.array(d_out[T - 1])
     if d_hT is not None:
-        DH[T - 1] += d_hT
-    return DH
+        dh += d_hT
+    return d_out, dh
+
+
+def _next_dh(d_out, t, dh, dh_rec):
+    """dh_{t-1} = d output_{t-1} + dh_rec (the gradient reaching h_{t-1} through step t), written over the spent
+    dh_t buffer; returns (dh_{t-1}, the buffer free for the next dh_rec)."""
+    if d_out is None:
+        return dh_rec, dh
+    np.add(d_out[t - 1], dh_rec, out=dh)
+    return dh, dh_rec
 
 
 def _finish(c, DA, dR_g):
@@ -421,9 +461,15 @@ def _finish(c, DA, dR_g):
     if c.go_backwards:
         dx = dx[:, ::-1]
     k, T, B, U = DA.shape
-    dW = _join_gates(dW_g, c.slots)
+    D = c.W_g.shape[1]
+    dW = _join_gates(dW_g[:, :D], c.slots)
     dR = _join_gates(dR_g, c.slots)
-    db = _join_gates(DA.reshape(k, T * B, U).sum(axis=1), c.slots) if c.has_bias else None
+    if not c.has_bias:
+        db = None
+    elif dW_g.shape[1] > D:                            # Xt's column of ones: db_g is dW_g's last row
+        db = _join_gates(dW_g[:, D], c.slots)
+    else:
+        db = _join_gates(DA.reshape(k, T * B, U).sum(axis=1), c.slots)
     return dx, dW, dR, db
 
 
@@ -434,6 +480,81 @@ def _make_cache(p, cell, slots, acts, has_bias, go_backwards, pooled=(), **array
                         **arrays)
     weakref.finalize(cache, _POOL.recycle, *pooled, p.Xt if p.Xt_pooled else None)
     return cache
+
+
+def _input_product_steps(p, extra):
+    """(x_t ⊙ m_x^g) W_g + b_g for all steps and gates -> pool buffer G (T+1, k+extra, B, U), STEP-major: G[t, :k]
+    is step t's gates in slot order, one contiguous block (a numpy call on several gates of one step is then a
+    plain 1-d loop: about 1 us less per call at small shapes than on gate-major blocks). One batched product
+    (T*k blas calls, as fast as one large product here); slots k.. and G[T] are left to the caller."""
+    T, B, U = p.T, p.B, p.U
+    k = p.W_g.shape[0]
+    G = _POOL.empty((T + 1, k + extra, B, U), p.dtype)
+    Xm = p.Xt[:, None] if p.x_m is None else (p.Xt * p.x_m[:, None]).transpose(1, 0, 2, 3)   # (T, 1|k, B, D)
+    np.matmul(Xm, p.Wf_g, out=G[:T, :k])
+    if p.bf_g is not None:
+        G[:T, :k] += p.bf_g.reshape(k, 1, -1)
+    return G
+
+
+def _rows_in_keras_order(P, first, slots):
+    """Turn the step-major P (T, n, B, U), whose slots first..first+k-1 hold da in slot order, IN PLACE into rows:
+    returns DA (T*B, k*U) in Keras gate order, a view into P's memory (row stride n*U). Each step's block is
+    rewritten as (B, n, U), a chunk of steps at a time through a small scratch copy."""
+    T, n, B, U = P.shape
+    k = len(slots)
+    order = [first + slots.index(g) for g in range(k)]       # P slot of Keras gate g
+    rows = P.reshape(T, B, n, U)                               # the same memory, each step's block as (B, n, U)
+    chunk = max(1, min(T, (1 << 20) // max(1, k * B * U * P.itemsize)))
+    tmp = np.empty((chunk, k, B, U), P.dtype)
+    for t0 in range(0, T, chunk):
+        t1 = min(T, t0 + chunk)
+        np.take(P[t0:t1], order, axis=1, out=tmp[:t1 - t0], mode='clip')
+        np.copyto(rows[t0:t1, :, :k], tmp[:t1 - t0].transpose(0, 2, 1, 3))
+    return P.reshape(T * B, n * U)[:, :k * U]
+
+
+def _finish_rows(c, DA, Hprev):
+    """dx, dW, dR, db from DA (T*B, kU) in Keras gate order (rows in processing order): three large products with
+    the gates side by side (dx needs no per-gate sum; with Xt's column of ones, db is dW's last row). Per-gate
+    dropout masks: one product per gate."""
+    Xt, x_m, h_m, W = c.Xt, c.x_m, c.h_m, c.W
+    T, B, Da = Xt.shape
+    D = W.shape[0]
+    kU = DA.shape[1]
+    k = len(c.slots)
+    U = kU // k
+    X2, H2 = Xt.reshape(T * B, Da), Hprev.reshape(T * B, U)
+    if x_m is None or x_m.shape[0] == 1:
+        Xm = X2 if x_m is None else (Xt * x_m).reshape(T * B, Da)
+        dW = np.matmul(Xm.T, DA)
+        dX = np.matmul(DA, W.T)
+        if x_m is not None:
+            dX.reshape(T, B, D)[...] *= x_m[..., :D]
+    else:
+        dW = np.empty((Da, kU), dtype=DA.dtype)
+        dX = np.zeros((T, B, D), dtype=DA.dtype)
+        for g in range(k):
+            m, cols = x_m[c.slots.index(g)], slice(g * U, (g + 1) * U)
+            dW[:, cols] = np.matmul((Xt * m).reshape(T * B, Da).T, DA[:, cols])
+            dX += np.matmul(DA[:, cols], W[:, cols].T).reshape(T, B, D) * m[..., :D]
+        dX = dX.reshape(T * B, D)
+    if h_m is None or h_m.shape[0] == 1:
+        Hm = H2 if h_m is None else (Hprev * h_m).reshape(T * B, U)
+        dR = np.matmul(Hm.T, DA)
+    else:
+        dR = np.empty((U, kU), dtype=DA.dtype)
+        for g in range(k):
+            cols = slice(g * U, (g + 1) * U)
+            dR[:, cols] = np.matmul((Hprev * h_m[c.slots.index(g)]).reshape(T * B, U).T, DA[:, cols])
+    if Da > D:                                         # Xt's column of ones: db is the last row
+        dW, db = dW[:D], (dW[D] if c.has_bias else None)
+    else:
+        db = np.matmul(np.ones(T * B, DA.dtype), DA) if c.has_bias else None   # a gemv: faster than a strided sum
+    dx = dX.reshape(T, B, D).transpose(1, 0, 2)
+    if c.go_backwards:
+        dx = dx[:, ::-1]
+    return dx, dW, dR, db
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -454,7 +575,8 @@ def simple_rnn_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None,
     Returns (outputs (B,T,U), h_T (B,U), cache).
     """
     act = _get_activation(activation, 'activation')
-    p = _Prepared(x, W, R, b, [h0], 1, (0,), (act,), mask, x_masks, h_masks, implementation, go_backwards)
+    p = _Prepared(x, W, R, b, [h0], 1, (0,), (act,), mask, x_masks, h_masks, implementation, go_backwards,
+                  ones=True)
     T, B, U, carry, h_m = p.T, p.B, p.U, p.carry, p.h_m
     G = _input_product(p)                              # x_t W + b for every t (scale/shift folded in)
     A = G[0]
@@ -484,7 +606,7 @@ def simple_rnn_backward(cache, d_outputs, d_hT):
     c = cache
     H, h_m, carry, dtype = c.H, c.h_m, c.carry, c.dtype
     T, B, U = H.shape[0] - 1, H.shape[1], H.shape[2]
-    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
+    d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
 
     # Factors independent of the recurrence, all steps at once: act'(a_t), from the outputs.
     # (At masked steps H holds the carried h, but the factor is zeroed there: nothing flows into the step.)
@@ -494,22 +616,21 @@ def simple_rnn_backward(cache, d_outputs, d_hT):
         np.copyto(DA[0], 0, where=carry)
 
     RT = np.ascontiguousarray(c.R_g[0].T)
-    dh_prev = np.empty((B, U), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        dh = DH[t]                                     # d loss / d h_t, complete now
+    dh_rec = np.empty((B, U), dtype=dtype)
+    for t in range(T - 1, -1, -1):                     # dh = d loss / d h_t, complete now
         da = np.multiply(dh, DA[0, t], out=DA[0, t])   # da_t = dh ⊙ act'(a_t)
-        np.matmul(da, RT, out=dh_prev)                 # dh_{t-1} = (da_t R^T) ⊙ m_h
+        np.matmul(da, RT, out=dh_rec)                  # through step t: (da_t R^T) ⊙ m_h
         if h_m is not None:
-            dh_prev *= h_m[0]
+            dh_rec *= h_m[0]
         if carry is not None:
-            np.copyto(dh_prev, dh, where=carry[t])     # masked step: h_t = h_{t-1}
+            np.copyto(dh_rec, dh, where=carry[t])      # masked step: h_t = h_{t-1}
         if t > 0:
-            DH[t - 1] += dh_prev
+            dh, dh_rec = _next_dh(d_out, t, dh, dh_rec)
 
     dR_g = _recurrent_weight_grad(H[:-1], DA, h_m)
     dx, dW, dR, db = _finish(c, DA, dR_g)
-    _POOL.recycle(DH, DA)
-    return dx, dW, dR, db, dh_prev
+    _POOL.recycle(DA)
+    return dx, dW, dR, db, dh_rec
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -540,7 +661,8 @@ def gru_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None, activa
     act = _get_activation(activation, 'activation')
     sig = _get_activation(recurrent_activation, 'recurrent_activation')
     acts = (sig, sig, act)
-    p = _Prepared(x, W, R, b, [h0], 3, _GRU_SLOTS, acts, mask, x_masks, h_masks, implementation, go_backwards)
+    p = _Prepared(x, W, R, b, [h0], 3, _GRU_SLOTS, acts, mask, x_masks, h_masks, implementation, go_backwards,
+                  ones=True)
     T, B, U, carry, h_m, dtype = p.T, p.B, p.U, p.carry, p.h_m, p.dtype
     R_rz, R_h = p.Rf_g[:2], p.Rf_g[2]
 
@@ -585,7 +707,7 @@ def gru_backward(cache, d_outputs, d_hT):
     G, H, h_m, carry, dtype = c.G, c.H, c.h_m, c.carry, c.dtype
     sig, act = c.acts[0], c.acts[2]
     _, T, B, U = G.shape
-    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
+    d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
     Hprev = H[:-1]
     r, z, hh = G[0], G[1], G[2]
 
@@ -610,29 +732,28 @@ def gru_backward(cache, d_outputs, d_hT):
     RT_rz = np.ascontiguousarray(c.R_g[:2].transpose(0, 2, 1))      # (2,U,U): R_r^T, R_z^T
     RT_h = np.ascontiguousarray(c.R_g[2].T)
     drh = np.empty((B, U), dtype=dtype)
-    dh_prev = np.empty((B, U), dtype=dtype)
+    dh_rec = np.empty((B, U), dtype=dtype)
     rec = np.empty((2, B, U), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        dh = DH[t]                                     # d loss / d h_t, complete now
+    for t in range(T - 1, -1, -1):                     # dh = d loss / d h_t, complete now
         np.multiply(dh, P[2:5, t], out=P[2:5, t])      # da_z, da_h, dh ⊙ z
         np.matmul(P[3, t], RT_h, out=drh)              # drh = da_h R_h^T
         np.multiply(drh, P[0:2, t], out=P[0:2, t])     # drh ⊙ r ⊙ m_h^h, da_r
         np.matmul(P[1:3, t], RT_rz, out=rec)           # da_r R_r^T, da_z R_z^T
         if h_m is not None:
             rec *= h_m[:2]
-        np.add(rec[0], rec[1], out=dh_prev)            # dh_{t-1}
-        dh_prev += P[0, t]
-        dh_prev += P[4, t]
+        np.add(rec[0], rec[1], out=dh_rec)             # the gradient reaching h_{t-1} through step t
+        dh_rec += P[0, t]
+        dh_rec += P[4, t]
         if t > 0:
-            DH[t - 1] += dh_prev
+            dh, dh_rec = _next_dh(d_out, t, dh, dh_rec)
 
     DA = P[1:4]
     dR_g = np.empty((3, U, U), dtype=dtype)
     dR_g[:2] = _recurrent_weight_grad(Hprev, DA[:2], None if h_m is None else h_m[:2])
     dR_g[2] = np.matmul(c.RH.reshape(T * B, U).T, DA[2].reshape(T * B, U))
     dx, dW, dR, db = _finish(c, DA, dR_g)
-    _POOL.recycle(DH, P)
-    return dx, dW, dR, db, dh_prev
+    _POOL.recycle(P)
+    return dx, dW, dR, db, dh_rec
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -663,42 +784,80 @@ def lstm_forward(x, W, R, b, h0, c0, *, mask=None, x_masks=None, h_masks=None, a
     x (B,T,D), W (D,4U), R (U,4U), b (4U,) or None, h0 and c0 (B,U); mask (B,T) bool or None;
     x_masks (B,D) shared or (4,B,D) per gate [i,f,c,o]; h_masks (B,U) or (4,B,U); or None.
     Returns (outputs (B,T,U), h_T (B,U), c_T (B,U), cache).
+
+    Layout: G (T+1, 6, B, U), step-major; G[t] = [o, i, f, g, c_{t-1}, act(c_t)] (gate values, the cell state
+    entering step t and the activated state leaving it), so that i⊙g and f⊙c_{t-1} are one call on two adjacent
+    pairs. With sigmoid gates and a tanh candidate one tanh covers all four gates (the sigmoid's 1/2 is folded
+    into its weights).
     """
     act = _get_activation(activation, 'activation')
     sig = _get_activation(recurrent_activation, 'recurrent_activation')
     acts = (sig, sig, sig, act)
     p = _Prepared(x, W, R, b, [h0, c0], 4, _LSTM_SLOTS, acts, mask, x_masks, h_masks, implementation,
-                  go_backwards)
+                  go_backwards, ones=True)
     T, B, U, carry, h_m, dtype, R_ = p.T, p.B, p.U, p.carry, p.h_m, p.dtype, p.Rf_g
 
-    G = _input_product(p)                              # x_t W + b per gate; becomes the gate values [o, i, f, g]
+    G = _input_product_steps(p, 2)                     # x_t W + b per gate; becomes [o, i, f, g, c_{t-1}, act(c_t)]
+    G[0, 4] = p.states[1]
     H = np.empty((T + 1, B, U), dtype=dtype)           # H[0] = h0, H[t+1] = h after step t
-    C = np.empty((T + 1, B, U), dtype=dtype)           # C[0] = c0, C[t+1] = c after step t
-    H[0], C[0] = p.states
-    ActC = _POOL.empty((T, B, U), dtype)               # act(c_t) as computed at step t
+    H[0] = p.states[0]
     rec = np.empty((4, B, U), dtype=dtype)
     hm = None if h_m is None else np.empty(h_m.shape, dtype=dtype)
-    ig = np.empty((B, U), dtype=dtype)
+    pair = np.empty((2, B, U), dtype=dtype)
+    ig, fc = pair
+    one_tanh = sig is _ACTIVATIONS['sigmoid'] and act is _ACTIVATIONS['tanh']
+    half = _CONSTANTS.get((0.5, np.dtype(dtype)), 0.5)
+    act_c = act.g if act.scale == 1.0 and act.shift == 0.0 else act.apply
+    matmul, add, multiply, tanh = np.matmul, np.add, np.multiply, np.tanh
     for t in range(T):
-        h_prev, c_prev, h, c = H[t], C[t], H[t + 1], C[t + 1]
-        gates, o, i, f, g = G[:, t], G[0, t], G[1, t], G[2, t], G[3, t]
-        h_prev_m = h_prev if h_m is None else np.multiply(h_prev, h_m, out=hm)
-        np.matmul(h_prev_m, R_, out=rec)               # (h_{t-1} ⊙ m_h^gate) R_gate, all gates
-        np.add(gates, rec, out=gates)
-        sig.g(gates[:3], gates[:3])                    # o, i, f = sig(.)
-        act.g(g, g)                                    # g = act(.)
-        np.multiply(f, c_prev, out=c)                  # c_t = f ⊙ c_{t-1} + i ⊙ g
-        np.multiply(i, g, out=ig)
-        np.add(c, ig, out=c)
-        act.apply(c, ActC[t])                          # h_t = o ⊙ act(c_t)
-        np.multiply(o, ActC[t], out=h)
+        g_t, h_prev, h, c = G[t], H[t], H[t + 1], G[t + 1, 4]
+        gates, sg, a = g_t[:4], g_t[:3], g_t[5]
+        matmul(h_prev if h_m is None else multiply(h_prev, h_m, hm), R_, rec)   # (h_{t-1} ⊙ m_h^gate) R_gate
+        add(gates, rec, gates)
+        if one_tanh:
+            tanh(gates, gates)                         # g = tanh(.), and tanh(a/2) for o, i, f ...
+            multiply(sg, half, sg)                     # ... so that o, i, f = tanh(a/2)/2 + 1/2 = sig(a)
+            add(sg, half, sg)
+        else:
+            sig.g(sg, sg)                              # o, i, f = sig(.)
+            act.g(g_t[3], g_t[3])                      # g = act(.)
+        multiply(g_t[1:3], g_t[3:5], pair)             # i ⊙ g, f ⊙ c_{t-1}
+        add(ig, fc, c)                                 # c_t
+        act_c(c, a)                                    # h_t = o ⊙ act(c_t)
+        multiply(g_t[0], a, h)
         if carry is not None:                          # masked step: h and c carry over
             np.copyto(h, h_prev, where=carry[t])
-            np.copyto(c, c_prev, where=carry[t])
+            np.copyto(c, g_t[4], where=carry[t])
 
-    cache = _make_cache(p, 'lstm', _LSTM_SLOTS, acts, b is not None, go_backwards, pooled=(G, ActC),
-                        G=G, H=H, C=C, ActC=ActC)
-    return H[1:].transpose(1, 0, 2), H[T], C[T], cache
+    cache = _make_cache(p, 'lstm', _LSTM_SLOTS, acts, b is not None, go_backwards, pooled=(G,), G=G, H=H, W=p.W)
+    return H[1:].transpose(1, 0, 2), H[T], G[T, 4].copy(), cache
+
+
+_LSTM_PER_STEP_FACTORS = 8192                         # batch * units from which backward's factors are per step
+
+
+def _lstm_factors(Gs, P, act, sig, carry):
+    """Backward's factors of steps Gs (n, 6, B, U) = [o, i, f, g, c_{t-1}, act(c_t)] into P (n, 6, B, U):
+    [o ⊙ act'(c_t), act(c_t) ⊙ sig'(o), g ⊙ sig'(i), c_{t-1} ⊙ sig'(f), i ⊙ act'(g), f]. (Single-slot operations
+    on step-major arrays are slow per element: several slots per call where possible.)"""
+    o, i, f, g, c_prev, a = (Gs[:, j] for j in range(6))
+    if act is _ACTIVATIONS['tanh']:                    # act' for g, c_{t-1} (unused) and act(c_t) in one go
+        act.derivative(Gs[:, 3:6], P[:, 3:6])
+        np.multiply(P[:, 3], i, out=P[:, 4])           # da_c = dc ⊙ [i ⊙ act'(g)]
+        np.multiply(P[:, 5], o, out=P[:, 0])           # dc += dh ⊙ [o ⊙ act'(c_t)]
+    else:
+        act.derivative(a, P[:, 0])
+        P[:, 0] *= o
+        act.derivative(g, P[:, 4])
+        P[:, 4] *= i
+    sig.derivative(Gs[:, :3], P[:, 1:4])
+    P[:, 1] *= a                                       # da_o = dh ⊙ [act(c_t) ⊙ sig'(o)]
+    P[:, 2] *= g                                       # da_i = dc ⊙ [g ⊙ sig'(i)]
+    P[:, 3] *= c_prev                                  # da_f = dc ⊙ [c_{t-1} ⊙ sig'(f)]
+    np.copyto(P[:, 5], f)                              # dc_{t-1} = dc ⊙ [f]
+    if carry is not None:                              # masked step: no gradient into it, h and c carry
+        np.copyto(P[:, :5], 0, where=carry[:, None])
+        np.copyto(P[:, 5], 1, where=carry)
 
 
 def lstm_backward(cache, d_outputs, d_hT, d_cT):
@@ -707,51 +866,46 @@ def lstm_backward(cache, d_outputs, d_hT, d_cT):
     Returns (dx (B,T,D), dW (D,4U), dR (U,4U), db (4U,) or None, dh0 (B,U), dc0 (B,U)).
     """
     c = cache
-    G, C, ActC, h_m, carry, dtype = c.G, c.C, c.ActC, c.h_m, c.carry, c.dtype
+    G, h_m, carry, dtype = c.G, c.h_m, c.carry, c.dtype
     sig, act = c.acts[0], c.acts[3]
-    _, T, B, U = G.shape
-    DH = _d_outputs_time_major(d_outputs, d_hT, T, B, U, dtype)
-    o, i, f, g = G
+    T, B, U = G.shape[0] - 1, G.shape[2], G.shape[3]
+    Gs = G[:T]
 
-    # Factors independent of the recurrence, all steps at once, in one buffer whose slots line up with the
-    # step's products: dh ⊙ P[0:2] and dc ⊙ P[2:5]. Slots 1:5 become da = [da_o, da_i, da_f, da_c] in place.
-    P = _POOL.empty((5, T, B, U), dtype)
-    act.derivative(ActC, P[0])                         # dc += dh ⊙ [o ⊙ act'(c_t)]
-    P[0] *= o
-    sig.derivative(G[:3], P[1:4])
-    P[1] *= ActC                                       # da_o = dh ⊙ [act(c_t) ⊙ sig'(o)]
-    P[2] *= g                                          # da_i = dc ⊙ [g ⊙ sig'(i)]
-    P[3] *= C[:-1]                                     # da_f = dc ⊙ [c_{t-1} ⊙ sig'(f)]
-    act.derivative(g, P[4])                            # da_c = dc ⊙ [i ⊙ act'(g)]
-    P[4] *= i
-    F = f                                              # dc_{t-1} = dc ⊙ f
-    if carry is not None:                              # masked step: no gradient into it, h and c carry
-        np.copyto(P, 0, where=carry)
-        F = _POOL.empty((T, B, U), dtype)
-        np.copyto(F, f)
-        np.copyto(F, 1, where=carry)
+    # Factors independent of the recurrence, step-major like G: a step multiplies dh into P[t, 0:2] and dc into
+    # P[t, 2:6]; slots 1:5 become da = [da_o, da_i, da_f, da_c] in place, slot 5 dc_{t-1}. Computed for all steps
+    # at once when the steps are small (fewer numpy calls), else step by step inside the loop (in cache).
+    P = _POOL.empty((T, 6, B, U), dtype)
+    per_step = B * U >= _LSTM_PER_STEP_FACTORS
+    if not per_step:
+        _lstm_factors(Gs, P, act, sig, carry)
 
+    d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
     RT = np.ascontiguousarray(c.R_g.transpose(0, 2, 1))           # (4,U,U): R_gate^T
-    dc = np.zeros((B, U), dtype=dtype) if d_cT is None else np.array(d_cT, dtype=dtype)
-    dh_prev = np.empty((B, U), dtype=dtype)
+    dc_next = None if d_cT is None else np.asarray(d_cT, dtype=dtype)
+    dh_rec = np.empty((B, U), dtype=dtype)
     rec = np.empty((4, B, U), dtype=dtype)
+    matmul, add, multiply, reduce = np.matmul, np.add, np.multiply, np.add.reduce
     for t in range(T - 1, -1, -1):
-        dh = DH[t]                                     # d loss / d h_t, complete now
-        np.multiply(dh, P[0:2, t], out=P[0:2, t])      # dh ⊙ o ⊙ act'(c_t), da_o
-        dc += P[0, t]                                  # dc = d loss / d c_t
-        np.multiply(dc, P[2:5, t], out=P[2:5, t])      # da_i, da_f, da_c
-        np.multiply(dc, F[t], out=dc)                  # dc_{t-1} = dc ⊙ f
-        np.matmul(P[1:5, t], RT, out=rec)              # da_gate R_gate^T
+        p_t = P[t]                                     # dh = d loss / d h_t, complete now
+        if per_step:
+            _lstm_factors(G[t:t + 1], P[t:t + 1], act, sig, None if carry is None else carry[t:t + 1])
+        multiply(dh, p_t[0:2], p_t[0:2])               # dh ⊙ o ⊙ act'(c_t), da_o
+        dc = p_t[0]
+        if dc_next is not None:
+            add(dc, dc_next, dc)                       # dc = d loss / d c_t
+        multiply(dc, p_t[2:6], p_t[2:6])               # da_i, da_f, da_c, dc_{t-1}
+        dc_next = p_t[5]
+        matmul(p_t[1:5], RT, rec)                      # da_gate R_gate^T
         if h_m is not None:
             rec *= h_m
-        np.add.reduce(rec, axis=0, out=dh_prev)        # dh_{t-1}
+        reduce(rec, 0, None, dh_rec)                   # the gradient reaching h_{t-1} through step t
         if carry is not None:
-            np.copyto(dh_prev, dh, where=carry[t])     # masked step: h_t = h_{t-1}
+            np.copyto(dh_rec, dh, where=carry[t])      # masked step: h_t = h_{t-1}
         if t > 0:
-            DH[t - 1] += dh_prev
+            dh, dh_rec = _next_dh(d_out, t, dh, dh_rec)
+    dc0 = np.array(dc_next)                            # (a view into P, which goes back to the pool)
 
-    DA = P[1:5]
-    dR_g = _recurrent_weight_grad(c.H[:-1], DA, h_m)
-    dx, dW, dR, db = _finish(c, DA, dR_g)
-    _POOL.recycle(DH, P, F if carry is not None else None)
-    return dx, dW, dR, db, dh_prev, dc
+    DA = _rows_in_keras_order(P, 1, _LSTM_SLOTS)       # (T*B, 4U) in P's memory
+    dx, dW, dR, db = _finish_rows(c, DA, c.H[:-1])
+    _POOL.recycle(P)
+    return dx, dW, dR, db, dh_rec, dc0
