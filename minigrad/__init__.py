@@ -13,7 +13,7 @@ from .inspect import (AnomalyError, detect_anomaly, print_tape, scope, tag_times
                       track_ops)
 from .ops import (abs, add, cast, clip, concatenate, div, exp, hard_sigmoid, log, log_softmax, matmul, max, maximum,
                   mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, softmax, softplus, split, sqrt, stack, sub,
-                  sum, tanh, transpose, where)
+                  sum, tanh, transpose, unstack, where)
 from .random import get_rng, seed
 from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposort
 
@@ -24,5 +24,5 @@ __all__ = [
     "tape", "tape_table", "print_tape", "tape_graph",
     "abs", "add", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus",
-    "split", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
+    "split", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "unstack", "where",
 ]

@@ -5,6 +5,7 @@ broadcast shape; the engine (``tensor.unbroadcast``) reduces them to each operan
 with broadcasting. Derived ops (``sub`` of a scalar, ``softplus``, ``split`` ...) are written in terms of primitives
 and need no gradient code of their own.
 """
+import builtins
 import numbers
 
 import numpy as np
@@ -477,6 +478,31 @@ class Concatenate(Function):
         return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
 
 
+class Split(Function):
+    """Cut along ``axis`` at ``bounds`` (n+1 increasing offsets) into n pieces, as ONE tape entry; with
+    ``squeeze=True`` the pieces are single indices with the axis dropped (``unstack``). Its backward writes each
+    piece's cotangent into one array, where n separate slices would each scatter into a zero array of full size."""
+    materialize_grads = False  # pieces that got no gradient arrive as None
+
+    @staticmethod
+    def forward(ctx, a, axis=0, bounds=None, squeeze=False):
+        axis %= a.ndim
+        lead = (slice(None),) * axis
+        ctx.shape, ctx.dtype, ctx.lead, ctx.bounds, ctx.squeeze = a.shape, a.dtype, lead, bounds, squeeze
+        if squeeze:
+            return tuple(a[lead + (i,)] for i in range(a.shape[axis]))
+        return tuple(a[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        whole = (np.zeros if any(g is None for g in grads) else np.empty)(ctx.shape, ctx.dtype)
+        for i, g in enumerate(grads):
+            if g is not None:
+                where = i if ctx.squeeze else slice(ctx.bounds[i], ctx.bounds[i + 1])
+                whole[ctx.lead + (where,)] = g
+        return whole
+
+
 class Stack(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -617,24 +643,23 @@ def stack(tensors, axis=0):
 
 
 def split(x, indices_or_sections, axis=0):
-    """numpy.split as a list of Tensors (derived: one slice per piece)."""
+    """numpy.split as a list of Tensors: ``indices_or_sections`` equal parts, or cuts at the given indices."""
     x = _check(x, "split")
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
-    n = x.shape[axis]
+    n = np.shape(_data(x))[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         if indices_or_sections <= 0 or n % indices_or_sections:
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into {indices_or_sections} equal parts")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+        bounds = tuple(range(0, n + 1, n // indices_or_sections))
     else:
-        bounds = [0, *indices_or_sections, n]
-    pieces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        index = [slice(None)] * x.ndim
-        index[axis] = slice(lo, hi)
-        pieces.append(x[tuple(index)])
-    return pieces
+        bounds = (0, *[builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections], n)
+        if any(lo > hi for lo, hi in zip(bounds[:-1], bounds[1:])):
+            raise ValueError(f"split: indices must be increasing, got {list(indices_or_sections)}")
+    return list(Split.apply(x, axis=axis, bounds=bounds))
+
+
+def unstack(x, axis=0):
+    """The slices of ``x`` along ``axis`` (that axis dropped), as a list of Tensors: the inverse of ``stack``."""
+    return list(Split.apply(_check(x, "unstack"), axis=axis, squeeze=True))
 
 
 def softplus(x):

@@ -149,6 +149,10 @@ def test_concatenate_stack_split_where(data):
     check(lambda x, y: mg.stack([x, y], axis=axis), a, b)
     check(lambda x, y: mg.where(a > b, x * 2, y), a, b)
     check(lambda x: mg.concatenate(mg.split(x * 1.0, [1], axis=axis)[::-1], axis=axis), a)
+    pieces = mg.split(mg.Tensor(a), [1], axis=axis)
+    assert [p.shape[axis] for p in pieces] == [1, shape[axis] - 1]
+    check(lambda x: mg.stack(mg.unstack(x, axis=axis)[::-1], axis=axis), a)
+    check(lambda x: mg.unstack(x, axis=axis)[0], a)  # unused pieces get no gradient, the used one all of it
 
 
 @pytest.mark.parametrize("f", [mg.sigmoid, mg.softmax, mg.log_softmax, mg.softplus, mg.tanh, mg.hard_sigmoid])
