@@ -6,6 +6,7 @@ which ops ran. ``backward()`` orders them (iteratively, so a graph of any depth 
 calling each op's vector-Jacobian product and accumulating the results.
 """
 import contextlib
+import itertools
 
 import numpy as np
 
@@ -41,16 +42,22 @@ def is_grad_enabled():
     return _grad_enabled
 
 
+_tape_position = itertools.count()
+
+
 class Node:
     """One tape entry: which op ran (``fn``), what it saved (``ctx``), on which inputs, with how many outputs.
 
-    ``grads`` collects the cotangents of the node's outputs during a reverse pass and is emptied afterwards.
+    ``seq`` is the entry's position on the tape (ops are numbered as they run), so sorting by it orders any set of
+    entries after everything that fed them. ``grads`` collects the cotangents of the node's outputs during a
+    reverse pass and is emptied afterwards.
     """
-    __slots__ = ("fn", "ctx", "inputs", "n_out", "grads")
+    __slots__ = ("fn", "ctx", "inputs", "n_out", "grads", "seq")
 
     def __init__(self, fn, ctx, inputs, n_out):
         self.fn, self.ctx, self.inputs, self.n_out = fn, ctx, inputs, n_out
         self.grads = None
+        self.seq = next(_tape_position)
 
     @property
     def name(self):
@@ -162,25 +169,25 @@ def _accumulate_leaf(t, g):
 
 
 def toposort(roots):
-    """Nodes reachable from ``roots`` in an order where each node comes after all nodes that feed it."""
-    order, seen = [], set()
-    for root in roots:
-        if root is None or id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack = [(root, iter(root.inputs))]
-        while stack:  # iterative DFS: a 50,000-op unrolled sequence must not hit the recursion limit
-            node, it = stack[-1]
-            for t in it:
-                child = None if t is None else t._node
-                if child is not None and id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, iter(child.inputs)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
+    """The tape entries that ``roots`` depend on, in the order they were recorded (each after all that feed it).
+
+    A plain stack walk collects them (no recursion, so a 50,000-step unrolled sequence is fine); their tape
+    positions then give the order.
+    """
+    seen = {root for root in roots if root is not None}
+    stack = list(seen)
+    while stack:
+        for t in stack.pop().inputs:
+            if t is not None:
+                child = t._node
+                if child is not None and child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return sorted(seen, key=_by_position)
+
+
+def _by_position(node):
+    return node.seq
 
 
 def unbroadcast(g, shape):
@@ -225,7 +232,8 @@ def run_backward(seeds):
             for t, g in zip(node.inputs, in_grads):
                 if g is None or t is None or not t.requires_grad:
                     continue
-                g = np.asarray(g)
+                if type(g) is not np.ndarray:
+                    g = np.asarray(g)
                 if g.shape != t.data.shape:
                     g = unbroadcast(g, t.data.shape)
                 if g.dtype != t.data.dtype:
