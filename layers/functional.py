@@ -21,7 +21,7 @@ import minigrad as mg
 from . import graph
 from .base import Layer, pop_legacy_kwargs, shape_str
 from .graph import InputLayer, SymbolicTensor
-from .training import TrainingMixin
+from .training import TrainingMixin, print_summary
 
 __all__ = ["Input", "Model", "InputLayer", "SymbolicTensor"]
 
@@ -345,34 +345,5 @@ class Model(TrainingMixin, Layer):
                          sources[0] if sources else ""])
             rows.extend(["", "", "", s] for s in sources[1:])
         trainable = int(sum(w.size for w in self.trainable_weights))
-        _print_table(rows, ["Layer (type)", "Output Shape", "Param #", "Connected to"], line_length or 116,
-                     positions or [.3, .63, .72, 1.], trainable, self.count_params() - trainable, print_fn or print)
-
-
-def _print_table(rows, headers, line_length, positions, trainable, non_trainable, print_fn):
-    """Keras' summary layout; a row whose first field is empty continues the previous layer's "Connected to"
-    list, so no rule is drawn above it."""
-    if positions[-1] <= 1:
-        positions = [int(line_length * p) for p in positions]
-
-    def line(fields):
-        text = ""
-        for i, field in enumerate(fields):
-            if i > 0:
-                text = text[:-1] + " "  # a field that filled its column still gets one separating space
-            text = (text + str(field))[:positions[i]]
-            text += " " * (positions[i] - len(text))
-        return text.rstrip()
-
-    print_fn("_" * line_length)
-    print_fn(line(headers))
-    print_fn("=" * line_length)
-    for i, fields in enumerate(rows):
-        if i > 0 and fields[0] != "":
-            print_fn("_" * line_length)
-        print_fn(line(fields))
-    print_fn("=" * line_length)
-    print_fn(f"Total params: {trainable + non_trainable:,}")
-    print_fn(f"Trainable params: {trainable:,}")
-    print_fn(f"Non-trainable params: {non_trainable:,}")
-    print_fn("_" * line_length)
+        print_summary(rows, ["Layer (type)", "Output Shape", "Param #", "Connected to"], line_length or 116,
+                      positions or [.3, .63, .72, 1.], trainable, self.count_params() - trainable, print_fn or print)

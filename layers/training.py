@@ -151,7 +151,8 @@ def _per_output(spec, names, what):
 def print_summary(rows, headers, line_length, positions, trainable, non_trainable, print_fn=None):
     """Print a Keras-style table.
 
-    rows: lists of fields (one per column); headers: the column titles; positions: each column's right edge as a
+    rows: lists of fields (one per column; an empty first field continues the previous layer's row, as the
+    functional summary's extra "Connected to" lines do); headers: the column titles; positions: each column's right edge as a
     fraction of ``line_length`` (or absolute ints); trainable / non_trainable: the parameter totals.
     """
     print_fn = print_fn or print
@@ -172,10 +173,10 @@ def print_summary(rows, headers, line_length, positions, trainable, non_trainabl
     row(headers)
     print_fn("=" * line_length)
     for i, fields in enumerate(rows):
+        if i > 0 and fields[0] != "":  # a row with an empty first field continues the layer above: no rule
+            print_fn("_" * line_length)
         row(fields)
-        print_fn(("=" if i == len(rows) - 1 else "_") * line_length)
-    if not rows:
-        print_fn("=" * line_length)
+    print_fn("=" * line_length)
     print_fn(f"Total params: {trainable + non_trainable:,}")
     print_fn(f"Trainable params: {trainable:,}")
     print_fn(f"Non-trainable params: {non_trainable:,}")
