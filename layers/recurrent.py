@@ -222,37 +222,30 @@ class Recurrent(Layer):
         if states is None:
             self.states = [np.zeros((batch, self.units), self.dtype) for _ in range(n)]
             return
+        self.states = [np.array(s.data if isinstance(s, mg.Tensor) else s, dtype=self.dtype)
+                       for s in self._checked_states(states, batch, "state", "received")]
+
+    def _checked_states(self, states, batch, what, verb):
+        """``states`` (one value or a list) after checking there is one per state, each of shape (batch, units)."""
+        n = len(self.state_names)
         if not isinstance(states, (list, tuple)):
             states = [states]
         if len(states) != n:
-            raise ValueError(f"layer {self.name!r} expects {n} state value(s) ({', '.join(self.state_names)}), "
-                             f"but received {len(states)}")
-        arrays = []
+            raise ValueError(f"layer {self.name!r} expects {n} state(s) ({', '.join(self.state_names)}), but "
+                             f"{verb} {len(states)} {what} value(s)")
         for i, s in enumerate(states):
-            s = np.asarray(s.data if isinstance(s, mg.Tensor) else s)
-            if s.shape != (batch, self.units):
-                raise ValueError(f"state {i} ({self.state_names[i]}) of layer {self.name!r}: expected shape "
-                                 f"{(batch, self.units)}, found shape {s.shape}")
-            arrays.append(np.array(s, dtype=self.dtype))
-        self.states = arrays
+            shape = np.shape(s.data if isinstance(s, mg.Tensor) else s)
+            if shape != (batch, self.units):
+                raise ValueError(f"{what} {i} ({self.state_names[i]}) of layer {self.name!r}: expected shape "
+                                 f"{(batch, self.units)}, found shape {shape}")
+        return states
 
     def _initial_states(self, x, initial_state):
         """The states the sequence starts from, as Tensors (batch, units): given, carried (stateful) or zeros."""
         b, n = x.shape[0], len(self.state_names)
         if initial_state is not None:
-            if not isinstance(initial_state, (list, tuple)):
-                initial_state = [initial_state]
-            if len(initial_state) != n:
-                raise ValueError(f"layer {self.name!r} has {n} state(s) ({', '.join(self.state_names)}) but was "
-                                 f"passed {len(initial_state)} initial state(s)")
-            out = []
-            for i, s in enumerate(initial_state):
-                s = s if isinstance(s, mg.Tensor) else mg.Tensor(np.asarray(s, dtype=self.dtype))
-                if s.shape != (b, self.units):
-                    raise ValueError(f"initial state {i} ({self.state_names[i]}) of layer {self.name!r}: expected "
-                                     f"shape {(b, self.units)}, found shape {s.shape}")
-                out.append(s)
-            return out
+            return [s if isinstance(s, mg.Tensor) else mg.Tensor(np.asarray(s, dtype=self.dtype))
+                    for s in self._checked_states(initial_state, b, "initial state", "was passed")]
         if self.stateful:
             return [mg.Tensor(s) for s in self.states]
         zeros = np.zeros((b, self.units), dtype=x.dtype)
