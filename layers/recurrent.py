@@ -306,6 +306,9 @@ class Recurrent(Layer):
     def _unrolled(self, x, states, mask, x_masks, h_masks):
         """Record every timestep on the tape: BPTT is then minigrad's own reverse pass.
 
+        The input product is made once for all timesteps (``_input_projection``) and cut into steps in one tape
+        entry; each step then records the cell's equations (``_step``).
+
         Truncated (0 < truncate_gradient = k < timesteps): with only the final state as output, the states entering
         the last k steps are cut from the graph. With an output at every step, each step carries k copies of its
         states, shape (k, batch, units), equal in value: copy a continues copy a-1 of the previous step and copy 0
@@ -314,8 +317,7 @@ class Recurrent(Layer):
         """
         t_len = x.shape[1]
         order = range(t_len - 1, -1, -1) if self.go_backwards else range(t_len)
-        x_proj = self._input_projection(x, x_masks)  # one (batch, timesteps, units) per gate
-        x_proj = [mg.unstack(p, axis=1) for p in x_proj]  # cut into timesteps: one tape entry per gate
+        x_steps = self._projection_steps(self._input_projection(x, x_masks))
         k = self.truncate_gradient if 0 < self.truncate_gradient < t_len else 0
         copies = k and self.return_sequences
         if copies:
@@ -326,7 +328,7 @@ class Recurrent(Layer):
                 states = [mg.concatenate([mg.Tensor(s.data[-1:]), s[:-1]]) for s in states]
             elif k and n == t_len - k:
                 states = [s.detach() for s in states]
-            new_states = self._step([p[t] for p in x_proj], states, h_masks)
+            new_states = self._step(x_steps[t], states, h_masks)
             if mask is not None:  # a masked step keeps the previous states (and so the previous output h)
                 keep = mask[:, t:t + 1]
                 new_states = [mg.where(keep, new, old) for new, old in zip(new_states, states)]
@@ -336,32 +338,43 @@ class Recurrent(Layer):
             states = [s[-1] for s in states]
         return mg.stack(outputs, axis=1), states
 
-    def _input_projection(self, x, x_masks):
-        """x W + b for every timestep at once, one product per gate when the gates have their own masks."""
-        k, u = self.n_gates, self.units
-        if x_masks is None or x_masks.ndim == 2:
-            xm = x if x_masks is None else x * x_masks[:, None, :]
-            z = xm @ self.kernel
-            if self.bias is not None:
-                z = z + self.bias
-            return mg.split(z, k, axis=-1) if k > 1 else [z]
-        out = []
-        for g in range(k):
-            z = (x * x_masks[g][:, None, :]) @ self.kernel[:, g * u:(g + 1) * u]
-            if self.bias is not None:
-                z = z + self.bias[g * u:(g + 1) * u]
-            out.append(z)
-        return out
+    #: How a step receives its input projection: the gates in groups of these sizes (LSTM: all four together).
+    projection_groups = (1,)
 
-    def _recurrent_parts(self, h, h_masks, first, end):
-        """[(h * m_h^g) R_g for the gates g = first..end-1]. Without dropout masks, or with one mask shared by the
-        gates, one product for all of them, cut into gates in one tape entry; with per-gate masks one per gate."""
+    def _input_projection(self, x, x_masks):
+        """(x_t * m_x) W + b for every timestep and gate at once: (timesteps, batch, k*units), in input order.
+
+        Time-major, so that each step's slice is one contiguous block. One product for all gates, or one per gate
+        when the gates have their own dropout masks (implementations 0 and 1)."""
+        xt = mg.transpose(x, (1, 0, 2))
+        if x_masks is None or x_masks.ndim == 2:
+            z = (xt if x_masks is None else xt * x_masks) @ self.kernel
+        else:
+            u = self.units
+            z = mg.concatenate([(xt * x_masks[g]) @ self.kernel[:, g * u:(g + 1) * u] for g in range(self.n_gates)],
+                               axis=-1)
+        return z if self.bias is None else z + self.bias
+
+    def _projection_steps(self, z):
+        """The projection (timesteps, batch, k*units) cut into per-step lists of gate groups (``projection_groups``)
+        in two tape entries: ``steps[t][j]`` is (batch, units * projection_groups[j])."""
+        if len(self.projection_groups) == 1:
+            return [[p] for p in mg.unstack(z)]
+        cuts = np.cumsum(self.projection_groups[:-1]) * self.units
+        groups = [mg.unstack(g) for g in mg.split(z, cuts, axis=-1)]
+        return [list(step) for step in zip(*groups)]
+
+    def _recurrent_product(self, h, h_masks, first, end):
+        """(h * m_h^g) R_g for the gates g = first..end-1, side by side: (batch, (end-first)*units). One product,
+        or with per-gate dropout masks one per gate, joined."""
         if h_masks is not None and h_masks.ndim == 3:
-            return [(h * h_masks[g]) @ self._kernel_columns(g, g + 1) for g in range(first, end)]
+            if end - first == 1:
+                return (h * h_masks[first]) @ self._kernel_columns(first, end)
+            return mg.concatenate([(h * h_masks[g]) @ self._kernel_columns(g, g + 1) for g in range(first, end)],
+                                  axis=-1)
         if h_masks is not None:
             h = h * h_masks
-        z = h @ self._kernel_columns(first, end)
-        return mg.split(z, end - first, axis=-1) if end - first > 1 else [z]
+        return h @ self._kernel_columns(first, end)
 
     def _kernel_columns(self, first, end):
         """The recurrent kernel's columns of gates first..end-1, sliced once and reused by every step of a call (one
@@ -377,7 +390,9 @@ class Recurrent(Layer):
             cache[2][key] = R[:, first * self.units:end * self.units]
         return cache[2][key]
 
-    def _step(self, x_gates, states, h_masks):
+    def _step(self, x_t, states, h_masks):
+        """One timestep with minigrad ops: x_t, the step's input projection in ``projection_groups``; states, the
+        states entering the step; returns the new states (the output is the first)."""
         raise NotImplementedError
 
     def get_config(self):
@@ -401,10 +416,9 @@ class SimpleRNN(Recurrent):
             raise TypeError("SimpleRNN does not take recurrent_activation")
         super().__init__(units, activation=activation, **kwargs)
 
-    def _step(self, x_gates, states, h_masks):
+    def _step(self, x_t, states, h_masks):
         (h,) = states
-        (rec,) = self._recurrent_parts(h, h_masks, 0, 1)
-        return [self.activation(x_gates[0] + rec)]
+        return [self.activation(x_t[0] + self._recurrent_product(h, h_masks, 0, 1))]
 
 
 class GRU(Recurrent):
@@ -417,19 +431,19 @@ class GRU(Recurrent):
     Weights: kernel (input_dim, 3 units), recurrent_kernel (units, 3 units), bias (3 units,).
     """
     n_gates, state_names, cell = 3, ("h",), "gru"
+    projection_groups = (2, 1)  # z and r meet h R side by side; the candidate meets (r * h) R_h
 
     def _kernel_activations(self):
         return {"activation": activations.builtin_name(self.activation),
                 "recurrent_activation": activations.builtin_name(self.recurrent_activation)}
 
-    def _step(self, x_gates, states, h_masks):
+    def _step(self, x_t, states, h_masks):
         (h,) = states
-        xz, xr, xh = x_gates
-        rz, rr = self._recurrent_parts(h, h_masks, 0, 2)
-        z = self.recurrent_activation(xz + rz)
-        r = self.recurrent_activation(xr + rr)
-        (rh,) = self._recurrent_parts(r * h, h_masks, 2, 3)  # reset before the recurrent product
-        hh = self.activation(xh + rh)
+        x_zr, x_h = x_t
+        a_z, a_r = mg.split(x_zr + self._recurrent_product(h, h_masks, 0, 2), 2, axis=-1)
+        z = self.recurrent_activation(a_z)
+        r = self.recurrent_activation(a_r)
+        hh = self.activation(x_h + self._recurrent_product(r * h, h_masks, 2, 3))  # reset before the product
         return [z * h + (1 - z) * hh]
 
 
@@ -444,6 +458,7 @@ class LSTM(Recurrent):
     ``unit_forget_bias=True`` adds 1 to the forget gate's bias at initialisation.
     """
     n_gates, state_names, cell = 4, ("h", "c"), "lstm"
+    projection_groups = (4,)
 
     def __init__(self, units=None, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)
@@ -473,12 +488,11 @@ class LSTM(Recurrent):
         return {"activation": activations.builtin_name(self.activation),
                 "recurrent_activation": activations.builtin_name(self.recurrent_activation)}
 
-    def _step(self, x_gates, states, h_masks):
+    def _step(self, x_t, states, h_masks):
         h, c = states
-        xi, xf, xc, xo = x_gates
-        ri, rf, rc, ro = self._recurrent_parts(h, h_masks, 0, 4)
-        i = self.recurrent_activation(xi + ri)
-        f = self.recurrent_activation(xf + rf)
-        c = f * c + i * self.activation(xc + rc)
-        o = self.recurrent_activation(xo + ro)
+        a_i, a_f, a_c, a_o = mg.split(x_t[0] + self._recurrent_product(h, h_masks, 0, 4), 4, axis=-1)
+        i = self.recurrent_activation(a_i)
+        f = self.recurrent_activation(a_f)
+        c = f * c + i * self.activation(a_c)
+        o = self.recurrent_activation(a_o)
         return [o * self.activation(c), c]

@@ -35,10 +35,6 @@ class Context:
         self.saved_tensors = arrays
 
 
-def _unwrap(a):
-    return a.data if type(a) is Tensor or isinstance(a, Tensor) else a
-
-
 class Function:
     """Base class of every op. Subclasses define static ``forward(ctx, *arrays, **options)`` and
     ``backward(ctx, *cotangents)``."""
@@ -62,28 +58,33 @@ class Function:
                     record = True
                     break
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        out = cls.forward(ctx, *[_unwrap(a) for a in args], **kwargs)
-        if isinstance(out, tuple):
-            outs = tuple(Tensor(o) for o in out)
-            if record:
-                ctx.output_meta = tuple((o.shape, o.dtype) for o in outs)
-                node = Node(cls, ctx, tuple(a if isinstance(a, Tensor) else None for a in args), len(outs))
-                for i, o in enumerate(outs):
-                    if o.data.dtype.kind == "f":
-                        o.requires_grad, o._node, o._index = True, node, i
-            if _t._hook is not None:
-                _t._hook.on_forward(cls, ctx, args, outs)
-            return outs
-        result = Tensor.__new__(Tensor)  # skip __init__'s checks: forward already produced an ndarray
-        result.data = out if isinstance(out, np.ndarray) else np.asarray(out)
-        result.grad, result.name, result.constraint, result.regularizer = None, None, None, None
-        result._index = 0
-        if record and result.data.dtype.kind == "f":
-            result.requires_grad = True
-            result._node = Node(cls, ctx, tuple(a if isinstance(a, Tensor) else None for a in args), 1)
-        else:
-            result.requires_grad, result._node = False, None
+            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+        out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        multi = isinstance(out, tuple)
+        outs = out if multi else (out,)
+        node = None
+        if record:
+            node = Node(cls, ctx, tuple([a if isinstance(a, Tensor) else None for a in args]), len(outs))
+            if multi:
+                ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
+        results = tuple([_result(o, node, i) for i, o in enumerate(outs)])
         if _t._hook is not None:  # minigrad.inspect: tag the op (scope, timestep) / check it for NaN and Inf
-            _t._hook.on_forward(cls, ctx, args, (result,))
-        return result
+            _t._hook.on_forward(cls, ctx, args, results)
+        return results if multi else results[0]
+
+
+_new_tensor = Tensor.__new__
+
+
+def _result(data, node, index):
+    """An op's output as a Tensor, without ``Tensor.__init__``'s checks (forward already made an ndarray). It takes
+    part in the graph (``node``) only if it is floating-point."""
+    t = _new_tensor(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.grad = t.name = t.constraint = t.regularizer = None
+    t._index = index
+    if node is not None and t.data.dtype.kind == "f":
+        t.requires_grad, t._node = True, node
+    else:
+        t.requires_grad, t._node = False, None
+    return t

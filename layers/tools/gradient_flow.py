@@ -12,7 +12,7 @@ unchanged, so the gradients themselves are exactly those of ordinary training:
 * on the states each step returns: dL/dh_t (and dL/dc_t for an LSTM), the total derivative through every later
   step and output. An LSTM's c_t is used once more inside its own step, by h_t = o_t act(c_t), before the step
   returns it; a probe on the activation's input catches that path, and the two cotangents add up to dL/dc_t;
-* on each gate's input projection z^g = x W_g + b_g (all steps at once): dL/dz^g_t, the cotangent of the gate's
+* on the input projection z = x W + b (all steps and gates at once): dL/dz^g_t, the cotangent of the gate's
   pre-activation at step t, from which step t's share of the kernel and bias gradients follow:
   dW_g|_t = x_t^T dz^g_t and db_g|_t = sum over the batch of dz^g_t (with x_t dropout-masked as the step saw it);
 * on the recurrent kernel as step t reads it: step t's share of dL/dR directly, whatever the cell's equations.
@@ -52,9 +52,13 @@ class _Recorder:
     def __init__(self):
         self.calls, self.steps = 0, 0
         self.x = self.x_masks = None
-        self.dz, self.dR, self.ds = {}, {}, {}
+        self.dz = None       # dL/dz, z = x W + b: (B, T, kU) by input index
+        self.dR, self.ds = {}, {}
         self.act = {}        # (step, call number) -> cotangent at the input of the cell's activation
         self.inner = {}      # (state number, step) -> call number whose input was that state
+
+    def set_dz(self, g):  # g: the projection's cotangent, time-major (T, B, kU)
+        self.dz = np.asarray(g, dtype=np.float64).transpose(1, 0, 2)
 
     def state(self, i, n, g):
         # a truncated layer (truncate_gradient) carries (copies, batch, units) states: the copies' cotangents add up
@@ -81,10 +85,9 @@ def _instrumented(layer, rec):
             raise ValueError(f"gradient_flow: layer {layer.name!r} ran more than once in one forward pass (a shared "
                              "layer); its timesteps would be ambiguous")
         rec.x, rec.x_masks = x, x_masks
-        return [_Probe.apply(p, sink=functools.partial(rec.dz.__setitem__, g))
-                for g, p in enumerate(project(x, x_masks))]
+        return _Probe.apply(project(x, x_masks), sink=rec.set_dz)
 
-    def probed_step(x_gates, states, h_masks):
+    def probed_step(x_t, states, h_masks):
         n = rec.steps
         rec.steps += 1
         R = layer.recurrent_kernel
@@ -97,7 +100,7 @@ def _instrumented(layer, rec):
 
         layer.activation = probed_activation
         try:
-            new = step(x_gates, states, h_masks)
+            new = step(x_t, states, h_masks)
         finally:
             layer.recurrent_kernel, layer.activation = R, activation
         for i, s in enumerate(new):
@@ -236,7 +239,7 @@ def _assemble(layer, rec, loss, grads):
               for i in range(len(layer.state_names))]
     kernel, bias = [], []
     for g in range(k):
-        dz = np.asarray(rec.dz.get(g, np.zeros((B, T, U))), dtype=np.float64)  # (B, T, U) by input index
+        dz = np.zeros((B, T, U)) if rec.dz is None else rec.dz[:, :, g * U:(g + 1) * U]  # (B, T, U), input index
         m = rec.x_masks
         xm = xs if m is None else xs * np.asarray(m if m.ndim == 2 else m[g])[:, None, :]
         kernel.append(np.einsum("btd,btu->tdu", xm, dz)[order])              # x_t^T dz_t, in processing order

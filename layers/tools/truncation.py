@@ -44,11 +44,12 @@ def _prepare(layer, x, initial_state, mask, training):
     return states, mask, x_masks, h_masks
 
 
-def _run(layer, x_proj, states, order, mask, h_masks):
-    """Steps ``order`` (input indices) from ``states``; returns the states after each step."""
+def _run(layer, x_steps, states, order, mask, h_masks):
+    """Steps ``order`` (input indices) from ``states``; returns the states after each step. x_steps: the layer's
+    input projection cut into steps (``layer._projection_steps``)."""
     after = []
     for t in order:
-        new = layer._step([p[:, t] for p in x_proj], states, h_masks)
+        new = layer._step(x_steps[t], states, h_masks)
         if mask is not None:
             keep = mask[:, t:t + 1]
             new = [mg.where(keep, n, o) for n, o in zip(new, states)]
@@ -85,17 +86,17 @@ def _truncated_forward(layer, x, k, initial_state, mask, training, frozen=None):
         raise ValueError(f"truncated_forward: k must be >= 1 or -1 (full BPTT), got {k}")
     states, mask, x_masks, h_masks = _prepare(layer, x, initial_state, mask, training)
     order = list(range(T - 1, -1, -1)) if layer.go_backwards else list(range(T))
-    x_proj = layer._input_projection(x, x_masks)
+    x_steps = layer._projection_steps(layer._input_projection(x, x_masks))
     if frozen is None:
         with mg.no_grad():  # the states after every step, as constants
-            frozen = [[s.data for s in st] for st in _run(layer, x_proj, states, order, mask, h_masks)]
+            frozen = [[s.data for s in st] for st in _run(layer, x_steps, states, order, mask, h_masks)]
     wanted = range(T) if layer.return_sequences else [T - 1]
     outs = {}
     for n in wanted:
         start = n - k + 1
         # the initial states are inputs, so they stay live; a later start begins from constants
         begin = states if start <= 0 else [mg.Tensor(s) for s in frozen[start - 1]]
-        outs[n] = _run(layer, x_proj, begin, order[max(start, 0):n + 1], mask, h_masks)[-1]
+        outs[n] = _run(layer, x_steps, begin, order[max(start, 0):n + 1], mask, h_masks)[-1]
     finals = outs[T - 1]
     output = mg.stack([outs[n][0] for n in range(T)], axis=1) if layer.return_sequences else finals[0]
     return ([output, *finals] if layer.return_state else output), frozen
