@@ -61,16 +61,19 @@ class Function:
             ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
         multi = isinstance(out, tuple)
-        outs = out if multi else (out,)
         node = None
         if record:
-            node = Node(cls, ctx, tuple([a if isinstance(a, Tensor) else None for a in args]), len(outs))
-            if multi:
-                ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
-        results = tuple([_result(o, node, i) for i, o in enumerate(outs)])
+            node = Node(cls, ctx, tuple([a if isinstance(a, Tensor) else None for a in args]),
+                        len(out) if multi else 1)
+        if multi:
+            if record:
+                ctx.output_meta = tuple([(o.shape, o.dtype) for o in out])
+            results = tuple([_result(o, node, i) for i, o in enumerate(out)])
+        else:
+            results = _result(out, node, 0)
         if _t._hook is not None:  # minigrad.inspect: tag the op (scope, timestep) / check it for NaN and Inf
-            _t._hook.on_forward(cls, ctx, args, results)
-        return results if multi else results[0]
+            _t._hook.on_forward(cls, ctx, args, results if multi else (results,))
+        return results
 
 
 _new_tensor = Tensor.__new__
