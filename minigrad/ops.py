@@ -246,13 +246,19 @@ class HardSigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        lin = 0.2 * a + 0.5
-        ctx.save_for_backward((lin > 0) & (lin < 1))
-        return np.clip(lin, 0, 1)
+        out = np.asarray(np.multiply(a, 0.2))  # in place from here: 4 ufunc calls (np.clip costs several us)
+        out += 0.5
+        np.maximum(out, 0, out=out)
+        np.minimum(out, 1, out=out)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        return g * (0.2 * ctx.saved_tensors[0])
+        (out,) = ctx.saved_tensors
+        d = g * ((out > 0) & (out < 1))  # 0 < out < 1 exactly where 0 < 0.2 a + 0.5 < 1
+        d *= 0.2
+        return d
 
 
 class Relu(Function):

@@ -680,3 +680,17 @@ def test_results_are_not_overwritten_by_later_calls(cell, unroll):
     again, x_again = forward_backward(xs[0])
     for got, copy in zip([o.data for o in again] + [x_again.grad], snapshot):
         np.testing.assert_array_equal(got, copy)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The unrolled path's tape stays small: the input product is made once and cut into steps, and each step adds
+# it to ONE recurrent product for all gates (no per-gate slices of x W or of R at every step)
+# ------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell, per_step", [("SimpleRNN", 3), ("GRU", 13), ("LSTM", 12)])
+def test_unrolled_step_records_a_fixed_small_number_of_tape_entries(cell, per_step):
+    def entries(timesteps):
+        layer = CELLS[cell](U, unroll=True, dtype="float64")
+        x = mg.Tensor(np.random.default_rng(0).standard_normal((B, timesteps, D)), requires_grad=True)
+        return len(mg.toposort([layer(x)._node]))
+    assert entries(9) - entries(5) == 4 * per_step
