@@ -51,20 +51,24 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the inputs' arrays; record a tape entry if any input Tensor requires grad."""
         ctx = Context()
+        arrays, inputs, needs = [], [], []  # one pass over the arguments (this is every op's hot path)
         record = False
-        if _t._grad_enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
-                    break
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                inputs.append(a)
+                needs.append(a.requires_grad)
+                record = record or a.requires_grad
+            else:
+                arrays.append(a)
+                inputs.append(None)
+                needs.append(False)
+        record = record and _t._grad_enabled
         if record:
-            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+            ctx.needs_input_grad = tuple(needs)
+        out = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(out, tuple)
-        node = None
-        if record:
-            node = Node(cls, ctx, tuple([a if isinstance(a, Tensor) else None for a in args]),
-                        len(out) if multi else 1)
+        node = Node(cls, ctx, tuple(inputs), len(out) if multi else 1) if record else None
         if multi:
             if record:
                 ctx.output_meta = tuple([(o.shape, o.dtype) for o in out])

@@ -668,7 +668,7 @@ def stack(tensors, axis=0):
 def split(x, indices_or_sections, axis=0):
     """numpy.split as a list of Tensors: ``indices_or_sections`` equal parts, or cuts at the given indices."""
     x = _check(x, "split")
-    n = np.shape(_data(x))[axis]
+    n = (x.data if isinstance(x, Tensor) else np.asarray(x)).shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         if indices_or_sections <= 0 or n % indices_or_sections:
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into {indices_or_sections} equal parts")

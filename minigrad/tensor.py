@@ -214,9 +214,10 @@ def run_backward(seeds):
     hook = _hook
     try:
         for node in reversed(order):
-            gs, node.grads = node.grads, None
+            gs = node.grads
             if gs is None:
                 continue
+            node.grads = None
             if node.n_out == 1:
                 in_grads = node.fn.backward(node.ctx, gs[0])
             elif getattr(node.fn, "materialize_grads", True):
@@ -232,20 +233,22 @@ def run_backward(seeds):
             for t, g in zip(node.inputs, in_grads):
                 if g is None or t is None or not t.requires_grad:
                     continue
+                data = t.data
                 if type(g) is not np.ndarray:
                     g = np.asarray(g)
-                if g.shape != t.data.shape:
-                    g = unbroadcast(g, t.data.shape)
-                if g.dtype != t.data.dtype:
-                    g = g.astype(t.data.dtype)
+                if g.shape != data.shape:
+                    g = unbroadcast(g, data.shape)
+                if g.dtype is not data.dtype and g.dtype != data.dtype:  # builtin dtypes are singletons
+                    g = g.astype(data.dtype)
                 child = t._node
                 if child is None:
                     _accumulate_leaf(t, g)
-                else:
-                    if child.grads is None:
-                        child.grads = [None] * child.n_out
-                    prev = child.grads[t._index]
-                    child.grads[t._index] = g if prev is None else prev + g
+                    continue
+                grads = child.grads
+                if grads is None:
+                    child.grads = grads = [None] * child.n_out
+                prev = grads[t._index]
+                grads[t._index] = g if prev is None else prev + g
     finally:
         for node in order:  # a failed pass must not leave half-filled buffers behind
             node.grads = None
