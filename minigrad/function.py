@@ -25,11 +25,13 @@ from .tensor import Node, Tensor
 
 
 class Context:
-    """Scratch space of one op application; lives on the tape until the graph is dropped."""
+    """Scratch space of an op applied without recording (no input needs a gradient, or under ``no_grad``). A
+    recorded op gets its tape entry, a ``Node``, as its context instead: the two offer the same interface."""
     __slots__ = ("saved_tensors", "needs_input_grad", "output_meta", "__dict__")
 
-    def __init__(self):
+    def __init__(self, needs_input_grad=()):
         self.saved_tensors = ()
+        self.needs_input_grad = needs_input_grad
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -50,28 +52,26 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the inputs' arrays; record a tape entry if any input Tensor requires grad."""
-        ctx = Context()
-        arrays, inputs, needs = [], [], []  # one pass over the arguments (this is every op's hot path)
+        arrays, inputs = [], []  # one pass over the arguments (this is every op's hot path)
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 inputs.append(a)
-                needs.append(a.requires_grad)
                 record = record or a.requires_grad
             else:
                 arrays.append(a)
                 inputs.append(None)
-                needs.append(False)
         record = record and _t._grad_enabled
-        if record:
-            ctx.needs_input_grad = tuple(needs)
+        ctx = node = Node(cls, tuple(inputs)) if record else None
+        if not record:
+            ctx = Context((False,) * len(args))
         out = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(out, tuple)
-        node = Node(cls, ctx, tuple(inputs), len(out) if multi else 1) if record else None
         if multi:
             if record:
-                ctx.output_meta = tuple([(o.shape, o.dtype) for o in out])
+                node.n_out = len(out)
+                node.output_meta = tuple([(o.shape, o.dtype) for o in out])
             results = tuple([_result(o, node, i) for i, o in enumerate(out)])
         else:
             results = _result(out, node, 0)

@@ -46,18 +46,34 @@ _tape_position = itertools.count()
 
 
 class Node:
-    """One tape entry: which op ran (``fn``), what it saved (``ctx``), on which inputs, with how many outputs.
+    """One tape entry: which op ran (``fn``), on which inputs, with how many outputs; it is also the op's context
+    (the ``ctx`` its forward and backward receive: ``save_for_backward``, ``saved_tensors``, ``needs_input_grad`` and
+    any attribute the op sets), as in PyTorch, so that a recorded op costs one object, not two.
 
     ``seq`` is the entry's position on the tape (ops are numbered as they run), so sorting by it orders any set of
     entries after everything that fed them. ``grads`` collects the cotangents of the node's outputs during a
     reverse pass and is emptied afterwards.
     """
-    __slots__ = ("fn", "ctx", "inputs", "n_out", "grads", "seq")
+    __slots__ = ("fn", "inputs", "n_out", "grads", "seq", "saved_tensors", "output_meta", "__dict__")
 
-    def __init__(self, fn, ctx, inputs, n_out):
-        self.fn, self.ctx, self.inputs, self.n_out = fn, ctx, inputs, n_out
+    def __init__(self, fn, inputs, n_out=1):
+        self.fn, self.inputs, self.n_out = fn, inputs, n_out
         self.grads = None
+        self.saved_tensors = ()
         self.seq = next(_tape_position)
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    @property
+    def needs_input_grad(self):
+        """One bool per positional input of the op: does it need a gradient."""
+        return tuple([t is not None and t.requires_grad for t in self.inputs])
+
+    @property
+    def ctx(self):
+        """The op's context: the node itself (kept as a name for tools that read ``node.ctx``)."""
+        return self
 
     @property
     def name(self):
@@ -219,13 +235,13 @@ def run_backward(seeds):
                 continue
             node.grads = None
             if node.n_out == 1:
-                in_grads = node.fn.backward(node.ctx, gs[0])
+                in_grads = node.fn.backward(node, gs[0])
             elif getattr(node.fn, "materialize_grads", True):
-                outs = node.ctx.output_meta
+                outs = node.output_meta
                 gs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(gs, outs)]
-                in_grads = node.fn.backward(node.ctx, *gs)
+                in_grads = node.fn.backward(node, *gs)
             else:  # the op asked for None in place of the zero cotangents of unused outputs
-                in_grads = node.fn.backward(node.ctx, *gs)
+                in_grads = node.fn.backward(node, *gs)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             if hook is not None:

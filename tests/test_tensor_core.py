@@ -145,6 +145,36 @@ def test_function_with_several_outputs_gets_zeros_for_unused_ones():
     assert np.allclose(x.grad, 2)
 
 
+def test_ctx_is_the_tape_entry_and_tells_which_inputs_need_a_gradient():
+    seen = {}
+
+    class Scale(mg.Function):
+        @staticmethod
+        def forward(ctx, x, s, c, factor=1.0):
+            seen["forward"] = ctx.needs_input_grad
+            ctx.factor = factor * c  # an op's own attribute, kept for backward
+            ctx.save_for_backward(s)
+            return x * s * ctx.factor
+
+        @staticmethod
+        def backward(ctx, g):
+            seen["backward"] = ctx.needs_input_grad
+            (s,) = ctx.saved_tensors
+            return g * s * ctx.factor, None, None
+
+    x, s = leaf(3), leaf(3, seed=1)
+    s.requires_grad = False
+    y = Scale.apply(x, s, 2.0, factor=0.5)  # a non-Tensor argument needs no gradient either
+    assert y._node.ctx is y._node and y._node.factor == 1.0
+    assert seen["forward"] == (True, False, False)
+    y.sum().backward()
+    assert seen["backward"] == (True, False, False)
+    np.testing.assert_allclose(x.grad, s.data * 1.0)
+    with mg.no_grad():
+        z = Scale.apply(x, s, 2.0)
+    assert z._node is None and seen["forward"] == (False, False, False)
+
+
 def test_grad_and_value_and_grad():
     def f(x, w):
         return mg.tanh(x @ w).sum()
