@@ -16,6 +16,8 @@ An op with several outputs gets a zero cotangent for each output that received n
 attribute ``materialize_grads = False``: then it gets ``None`` there (and saves allocating zeros).
 
 Keyword arguments of ``apply`` are passed to ``forward`` as non-differentiable options (axis, shape, ...).
+An op may keep anything on ``ctx`` for its backward (``ctx.axis = axis``) except the tape entry's own fields:
+``fn``, ``inputs``, ``n_out``, ``grads``, ``seq``, ``name`` (a recorded op's ``ctx`` is its ``Node``).
 A gradient may be returned in the broadcast shape; the engine reduces it to the input's shape and dtype.
 """
 import numpy as np
