@@ -54,18 +54,20 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the inputs' arrays; record a tape entry if any input Tensor requires grad."""
-        arrays, inputs = [], []  # one pass over the arguments (this is every op's hot path)
+        arrays, inputs, needs = [], [], []  # one pass over the arguments (this is every op's hot path)
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 inputs.append(a)
+                needs.append(a.requires_grad)
                 record = record or a.requires_grad
             else:
                 arrays.append(a)
                 inputs.append(None)
+                needs.append(False)
         record = record and _t._grad_enabled
-        ctx = node = Node(cls, tuple(inputs)) if record else None
+        ctx = node = Node(cls, tuple(inputs), tuple(needs)) if record else None
         if not record:
             ctx = Context((False,) * len(args))
         out = cls.forward(ctx, *arrays, **kwargs)

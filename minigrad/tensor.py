@@ -54,21 +54,20 @@ class Node:
     entries after everything that fed them. ``grads`` collects the cotangents of the node's outputs during a
     reverse pass and is emptied afterwards.
     """
-    __slots__ = ("fn", "inputs", "n_out", "grads", "seq", "saved_tensors", "output_meta", "__dict__")
+    __slots__ = ("fn", "inputs", "needs_input_grad", "n_out", "grads", "seq", "saved_tensors", "output_meta",
+                 "__dict__")
 
-    def __init__(self, fn, inputs, n_out=1):
+    def __init__(self, fn, inputs, needs_input_grad=None, n_out=1):
         self.fn, self.inputs, self.n_out = fn, inputs, n_out
+        # one bool per positional input of the op: does it need a gradient
+        self.needs_input_grad = (tuple([t is not None and t.requires_grad for t in inputs])
+                                 if needs_input_grad is None else needs_input_grad)
         self.grads = None
         self.saved_tensors = ()
         self.seq = next(_tape_position)
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
-
-    @property
-    def needs_input_grad(self):
-        """One bool per positional input of the op: does it need a gradient."""
-        return tuple([t is not None and t.requires_grad for t in self.inputs])
 
     @property
     def ctx(self):
