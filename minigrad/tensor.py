@@ -7,6 +7,7 @@ calling each op's vector-Jacobian product and accumulating the results.
 """
 import contextlib
 import itertools
+import operator
 
 import numpy as np
 
@@ -191,18 +192,18 @@ def toposort(roots):
     """
     seen = {root for root in roots if root is not None}
     stack = list(seen)
+    pop, push, add = stack.pop, stack.append, seen.add  # bound once: this loop runs once per tape entry
     while stack:
-        for t in stack.pop().inputs:
+        for t in pop().inputs:
             if t is not None:
                 child = t._node
                 if child is not None and child not in seen:
-                    seen.add(child)
-                    stack.append(child)
+                    add(child)
+                    push(child)
     return sorted(seen, key=_by_position)
 
 
-def _by_position(node):
-    return node.seq
+_by_position = operator.attrgetter("seq")
 
 
 def unbroadcast(g, shape):
@@ -218,13 +219,25 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
+def _add_cotangent(t, g):
+    """Accumulate the cotangent ``g`` of Tensor ``t`` into its node's ``grads``: the array itself for a single-output
+    node (most of them), a list with one slot per output otherwise."""
+    node = t._node
+    if node.n_out == 1:
+        prev = node.grads
+        node.grads = g if prev is None else prev + g
+        return
+    grads = node.grads
+    if grads is None:
+        node.grads = grads = [None] * node.n_out
+    prev = grads[t._index]
+    grads[t._index] = g if prev is None else prev + g
+
+
 def run_backward(seeds):
     """Reverse pass from ``[(tensor, cotangent), ...]``; the tape walker behind ``Tensor.backward``."""
     for t, g in seeds:
-        node = t._node
-        if node.grads is None:
-            node.grads = [None] * node.n_out
-        node.grads[t._index] = g if node.grads[t._index] is None else node.grads[t._index] + g
+        _add_cotangent(t, g)
     order = toposort([t._node for t, _ in seeds])
     hook = _hook
     try:
@@ -234,14 +247,13 @@ def run_backward(seeds):
                 continue
             node.grads = None
             if node.n_out == 1:
-                in_grads = node.fn.backward(node, gs[0])
+                in_grads = node.fn.backward(node, gs)
             elif getattr(node.fn, "materialize_grads", True):
-                outs = node.output_meta
-                gs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(gs, outs)]
+                gs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(gs, node.output_meta)]
                 in_grads = node.fn.backward(node, *gs)
             else:  # the op asked for None in place of the zero cotangents of unused outputs
                 in_grads = node.fn.backward(node, *gs)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if hook is not None:
                 hook.on_backward(node, in_grads)
@@ -258,12 +270,11 @@ def run_backward(seeds):
                 child = t._node
                 if child is None:
                     _accumulate_leaf(t, g)
-                    continue
-                grads = child.grads
-                if grads is None:
-                    child.grads = grads = [None] * child.n_out
-                prev = grads[t._index]
-                grads[t._index] = g if prev is None else prev + g
+                elif child.n_out == 1:  # inline: this is the hot path of the reverse pass
+                    prev = child.grads
+                    child.grads = g if prev is None else prev + g
+                else:
+                    _add_cotangent(t, g)
     finally:
         for node in order:  # a failed pass must not leave half-filled buffers behind
             node.grads = None
