@@ -63,8 +63,9 @@ class FusedRNN(mg.Function):
 class Recurrent(Layer):
     """Base of the recurrent layers (not a layer to use by itself).
 
-    Subclasses set ``n_gates`` (k: the kernel is (input_dim, k*units)), ``state_names`` and ``cell``, and write
-    one step of the cell with minigrad ops in ``_step``.
+    Subclasses set ``n_gates`` (k: the kernel is (input_dim, k*units)), ``state_names``, ``cell`` and
+    ``projection_groups`` (how ``_step`` receives its slice of x W + b), and write one step of the cell with minigrad
+    ops in ``_step``.
     """
     n_gates = 1
     state_names = ("h",)
