@@ -508,7 +508,6 @@ class Split(Function):
         axis %= a.ndim
         lead = (slice(None),) * axis
         ctx.shape, ctx.dtype, ctx.lead, ctx.bounds, ctx.squeeze = a.shape, a.dtype, lead, bounds, squeeze
-        ctx.axis = axis
         if squeeze:
             return tuple(a[lead + (i,)] for i in range(a.shape[axis]))
         return tuple(a[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
@@ -517,7 +516,7 @@ class Split(Function):
     def backward(ctx, *grads):
         missing = any(g is None for g in grads)
         if not missing and not ctx.squeeze:  # one call (a few pieces: cheaper than filling an empty array)
-            return np.concatenate(grads, axis=ctx.axis)
+            return np.concatenate(grads, axis=len(ctx.lead))
         whole = (np.zeros if missing else np.empty)(ctx.shape, ctx.dtype)
         for i, g in enumerate(grads):
             if g is not None:

@@ -1,5 +1,7 @@
 """Every op's tape gradient against float64 central differences, over random shapes (broadcasting pairs and size-1
 axes included) and values. One table of ops drives the property tests, as in HIPS autograd's test suite."""
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -167,3 +169,28 @@ def test_extreme_values_are_right():
     assert np.allclose(mg.sigmoid(mg.Tensor([1000.0, -1000.0])).data, [1.0, 0.0])
     assert np.allclose(mg.log_softmax(mg.Tensor([1000.0, -1000.0])).data, [0.0, -2000.0])
     assert np.allclose(mg.softplus(mg.Tensor([1000.0, -1000.0])).data, [1000.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_accurate_to_a_few_ulp_and_flushes_only_below_the_normal_range(dtype):
+    x = np.linspace(-80, 80, 2001).astype(dtype)
+    want = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp(-a) overflowing for a << 0 must not warn
+        got = mg.sigmoid(x).data
+        extremes = mg.sigmoid(np.array([-1000.0, 1000.0], dtype)).data
+        scalar = mg.sigmoid(np.array(-3.0, dtype))
+    assert got.dtype == dtype and scalar.shape == ()
+    rel = np.abs(got - want) / want
+    assert rel.max() <= 4 * np.finfo(dtype).eps  # relative, so tiny outputs keep their digits too
+    np.testing.assert_array_equal(extremes, [0.0, 1.0])
+    np.testing.assert_allclose(scalar.data, 1 / (1 + np.exp(3.0)), rtol=4 * np.finfo(dtype).eps)
+
+
+def test_hard_sigmoid_slope_is_zero_at_and_beyond_the_kinks():
+    x = mg.Tensor(np.array([-3.0, -2.5, -1.0, 0.0, 2.4, 2.5, 3.0]), requires_grad=True)
+    y = mg.hard_sigmoid(x)
+    y.sum().backward()
+    np.testing.assert_allclose(y.data, np.clip(0.2 * x.data + 0.5, 0, 1))
+    np.testing.assert_array_equal(x.grad, [0, 0, 0.2, 0.2, 0.2, 0, 0])
+    assert mg.hard_sigmoid(np.float32(1.0)).dtype == np.float32
