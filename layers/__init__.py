@@ -5,6 +5,8 @@ from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, TimeD
 from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .functional import Input, Model
 from .sequential import Sequential
+from .serialization import deserialize, register, serialize
 
 __all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
-           "activations", "initializers", "regularizers", "constraints"]
+           "activations", "initializers", "regularizers", "constraints",
+           "serialize", "deserialize", "register"]

@@ -12,7 +12,7 @@ import numpy as np
 
 import minigrad as mg
 
-from . import initializers, regularizers, constraints
+from . import constraints, initializers, regularizers, serialization
 
 _name_counts = defaultdict(int)
 
@@ -73,6 +73,11 @@ class Layer:
     Subclasses implement ``build(input_shape)``, ``call(inputs, mask=None, training=False)`` and
     ``compute_output_shape(input_shape)``; masking layers also ``compute_mask(inputs, mask)``.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.split(".")[0] == "layers":  # the package's own layers; a user's joins with register
+            serialization.register(cls)
 
     _allowed_kwargs = {"name", "trainable", "input_shape", "batch_input_shape", "batch_size", "input_dim",
                        "input_length", "weights", "dtype", "activity_regularizer"}
@@ -253,7 +258,14 @@ class Layer:
         return inputs
 
     def get_config(self):
+        """The constructor arguments as a JSON-safe dict (see ``layers.serialization``); subclasses extend it."""
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new layer from ``get_config()``'s output (fresh weights). Containers and wrappers override this to
+        rebuild their nested layers with ``serialization.deserialize(..., custom_objects)``."""
+        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
