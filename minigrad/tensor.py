@@ -308,10 +308,10 @@ def run_backward(seeds):
             else:  # the op asked for None in place of the zero cotangents of unused outputs
                 in_grads = node.fn.backward(node, *gs)
             if type(in_grads) is not tuple:
-                in_grads = as_gradient_tuple(node, in_grads) if type(in_grads) is list else (in_grads,)
+                in_grads = (in_grads,)
             if hook is not None:
                 hook.on_backward(node, in_grads)
-            for t, g in zip(node.inputs, in_grads, strict=True):  # a count mismatch raises (below)
+            for t, g in zip(node.inputs, in_grads):  # (user ops' gradient counts are checked by Function)
                 if g is None or t is None or not t.requires_grad:
                     continue
                 data = t.data
@@ -330,10 +330,6 @@ def run_backward(seeds):
                     child.grads = g if prev is None else prev + g
                 else:
                     _add_cotangent(t, g)
-    except ValueError as e:
-        if str(e).startswith("zip() argument"):  # the strict zip above: a backward returned too many or too few
-            as_gradient_tuple(node, in_grads)  # raises RuntimeError naming the op and both counts
-        raise
     finally:
         for node in order:  # a failed pass must not leave half-filled buffers behind
             node.grads = None
