@@ -115,7 +115,13 @@ class Function:
         ctx = node = Node(cls, tuple(inputs), tuple(needs)) if record else None
         if not record:
             ctx = Context((False,) * len(args))
-        out = cls.forward(ctx, *arrays, **kwargs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as e:  # numpy's broadcasting message names no op: say which op and which shapes
+            if "could not be broadcast" in str(e):
+                raise ValueError(f"{cls.__name__}: operands of shapes {', '.join(str(np.shape(a)) for a in arrays)} "
+                                 "do not broadcast together") from None
+            raise
         multi = isinstance(out, tuple)
         if multi:
             if record:

@@ -239,6 +239,43 @@ def _leaves(outs):
     return list(found.values())
 
 
+def _checked_inputs(inputs, wrt, who):
+    """(inputs as a list, the sorted positions to check), or a clear error."""
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if wrt is None:
+        checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    else:
+        positions = [wrt] if isinstance(wrt, (int, np.integer)) else wrt
+        if not isinstance(positions, (list, tuple)) or not all(
+                isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in positions):
+            raise TypeError(f"{who}: wrt must be an int or a list of ints, got {wrt!r}")
+        for i in positions:
+            if not -len(inputs) <= i < len(inputs):
+                raise IndexError(f"{who}: wrt names input {i}, but there are {len(inputs)} inputs")
+        checked = sorted({int(i) % len(inputs) for i in positions})
+        for i in checked:
+            if not (isinstance(inputs[i], Tensor) and inputs[i].requires_grad):
+                raise ValueError(f"{who}: wrt names input {i}, which is not a Tensor with requires_grad=True")
+    if not checked:
+        raise ValueError(f"{who}: no input is a Tensor with requires_grad=True, so there is nothing to check")
+    return inputs, checked
+
+
+def _check_settings(who, eps, atol, rtol, seed, n_worst):
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(value) or value < 0 or (positive and value == 0):
+            bound = "> 0" if positive else ">= 0"
+            raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"{who}: seed must be None or a non-negative integer, got {seed!r}")
+    if isinstance(n_worst, (bool, np.bool_)) or not isinstance(n_worst, (int, np.integer)) or n_worst < 1:
+        raise ValueError(f"{who}: n_worst must be a positive integer, got {n_worst!r}")
+
+
 def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vjp", n_projections=8,
               replay_dtype=np.float64, wrt=None, time_axis=1):
     """Check the tape's gradient of ``f(*inputs)`` for every input Tensor with ``requires_grad=True``.
@@ -273,18 +310,8 @@ def gradcheck_report(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vj
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
     if mode == "projection" and (not isinstance(n_projections, (int, np.integer)) or n_projections < 1):
         raise ValueError(f"gradcheck: n_projections must be a positive integer, got {n_projections!r}")
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
-        inputs = [inputs]
-    inputs = list(inputs)
-    if wrt is None:
-        checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    else:
-        checked = sorted({int(i) % len(inputs) for i in ([wrt] if isinstance(wrt, (int, np.integer)) else wrt)})
-        for i in checked:
-            if not (isinstance(inputs[i], Tensor) and inputs[i].requires_grad):
-                raise ValueError(f"gradcheck: wrt names input {i}, which is not a Tensor with requires_grad=True")
-    if not checked:
-        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True, so there is nothing to check")
+    inputs, checked = _checked_inputs(inputs, wrt, "gradcheck")
+    _check_settings("gradcheck", eps, atol, rtol, seed, n_worst)
     if seed is None:  # a fresh seed, still reported, so a failure found by chance can be replayed
         seed = int(np.random.SeedSequence().entropy % (2 ** 32))
     saved = {i: (inputs[i].data, inputs[i].grad) for i in range(len(inputs)) if isinstance(inputs[i], Tensor)}
@@ -412,21 +439,11 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, 
     """
     from .reverse import gradients
 
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
-        inputs = [inputs]
-    inputs = list(inputs)
+    inputs, checked = _checked_inputs(inputs, wrt, "gradgradcheck")
+    _check_settings("gradgradcheck", eps, atol, rtol, seed, 1)
+    if mode not in MODES:
+        raise ValueError(f"gradgradcheck: unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
     n = len(inputs)
-    if wrt is None:
-        checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    else:
-        if not n:
-            raise ValueError("gradgradcheck: wrt names inputs, but inputs is empty")
-        checked = sorted({int(i) % n for i in ([wrt] if isinstance(wrt, (int, np.integer)) else wrt)})
-        for i in checked:
-            if not (isinstance(inputs[i], Tensor) and inputs[i].requires_grad):
-                raise ValueError(f"gradgradcheck: wrt names input {i}, which is not a Tensor with requires_grad=True")
-    if not checked:
-        raise ValueError("gradgradcheck: no input is a Tensor with requires_grad=True, so there is nothing to check")
     with no_grad():
         shapes = [o.shape for o in _outputs(f(*inputs))]
     rng = np.random.default_rng(seed)

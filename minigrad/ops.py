@@ -202,7 +202,11 @@ class Where(Function):
     def forward(ctx, a, b, cond):
         cond = np.asarray(cond, dtype=bool)
         ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(f"where: the condition of shape {cond.shape} and the operands of shapes {np.shape(a)} and "
+                             f"{np.shape(b)} do not broadcast together") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -881,7 +885,19 @@ def where(cond, a, b):
 
 def clip(x, a_min=None, a_max=None):
     """Clip to [a_min, a_max]; the gradient is passed where the input lies inside (bounds included)."""
-    return Clip.apply(_check(x, "clip"), lo=_data(a_min), hi=_data(a_max))
+    lo, hi = _bound(a_min, "a_min"), _bound(a_max, "a_max")
+    if lo is not None and hi is not None and np.any(lo > hi):
+        raise ValueError(f"clip: a_min ({a_min}) is greater than a_max ({a_max})")
+    return Clip.apply(_check(x, "clip"), lo=lo, hi=hi)
+
+
+def _bound(b, name):
+    if b is None:
+        return None
+    arr = np.asarray(_data(b))
+    if arr.dtype.kind not in "fiub" or np.isnan(arr).any():
+        raise TypeError(f"clip: {name} must be None, a number or a numeric array (no NaN), got {b!r}")
+    return _data(b)
 
 
 def softmax(x, axis=-1):
@@ -921,22 +937,34 @@ def transpose(x, axes=None):
 
 
 def cast(x, dtype):
-    return Cast.apply(_check(x, "cast"), dtype=np.dtype(dtype))
+    """``x`` converted to ``dtype`` (bool, integer or floating-point); the gradient is cast back."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"cast: {dtype!r} is not a numpy dtype") from None
+    if dtype.kind not in "fiub":
+        raise TypeError(f"cast: can only cast to bool, integer or floating-point dtypes, got {dtype}")
+    return Cast.apply(_check(x, "cast"), dtype=dtype)
+
+
+def _sequence(tensors, op):
+    if isinstance(tensors, (Tensor, np.ndarray, str)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op} takes a sequence (list or tuple) of Tensors, got {type(tensors).__name__}")
+    tensors = [_check(t, op) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op} needs at least one Tensor")
+    return tensors
 
 
 def concatenate(tensors, axis=0):
     """Join a sequence of Tensors along an existing axis."""
-    tensors = [_check(t, "concatenate") for t in tensors]
-    if not tensors:
-        raise ValueError("concatenate needs at least one Tensor")
+    tensors = _sequence(tensors, "concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
     """Join a sequence of same-shape Tensors along a new axis."""
-    tensors = [_check(t, "stack") for t in tensors]
-    if not tensors:
-        raise ValueError("stack needs at least one Tensor")
+    tensors = _sequence(tensors, "stack")
     shapes = {np.shape(_data(t)) for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack needs Tensors of one shape, got shapes {sorted(shapes)}")
@@ -949,7 +977,8 @@ def split(x, indices_or_sections, axis=0):
     shape = np.shape(_data(x))
     axis = _axis(axis, len(shape), "split")
     n = shape[axis]
-    if isinstance(indices_or_sections, (bool, np.bool_)):
+    if isinstance(indices_or_sections, (bool, np.bool_)) or not isinstance(
+            indices_or_sections, (int, np.integer, list, tuple, np.ndarray)):
         raise TypeError(f"split: indices_or_sections must be an int or a sequence of ints, got {indices_or_sections!r}")
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)

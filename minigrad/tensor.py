@@ -138,7 +138,11 @@ class Tensor:
         """``np.asarray(t)``: the numeric array (no gradient goes with it)."""
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data
+        if copy is False:
+            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): a Tensor of dtype {self.dtype} needs a copy")
+        return self.data.astype(dtype)
 
     def numpy(self):
         """The underlying ndarray (not a copy)."""
