@@ -441,3 +441,14 @@ class ReferenceProduct(mg.Function):
     @staticmethod
     def reference_forward(a, b):
         return a * b
+
+
+def test_the_readme_section_runs_and_prints_what_it_says(capsys):
+    import os
+    import re
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    text = open(readme, encoding="utf-8").read()
+    code = re.search(r"## Higher-order differentiation.*?```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "True" and lines[2].endswith("True")
