@@ -14,8 +14,9 @@ derivative of the gradient's sum. The others always return ndarrays.
 
 Differentiated arguments may be ndarrays, numbers or Tensors; they become fresh leaf Tensors (float64 for integer
 data), so the caller's Tensors are neither modified nor given a ``.grad``. The one exception is nesting: a Tensor
-argument that requires grad, given to an inner ``grad`` inside an enclosing differentiation, is used as it is, so
-the inner gradient stays connected to the outer graph.
+argument that requires grad, given to an inner ``grad`` inside an enclosing differentiation, is passed on through
+an identity op, so the inner gradient (with respect to that argument alone, not to the Tensor's other uses) stays
+connected to the outer graph.
 
 Forward mode (``jvp``): the VJP u -> J^T u is linear in u, so differentiating <J^T u, t> with respect to u gives
 J t. One forward pass, one recorded reverse pass, and one reverse pass over that record: a few times the cost of a
@@ -25,6 +26,7 @@ import contextlib
 
 import numpy as np
 
+from .ops import Identity
 from .reverse import gradients
 from .tensor import Tensor, enable_grad
 
@@ -100,8 +102,11 @@ def value_and_grad(f, argnums=0):
         leaves = []
         for i in positions:
             a = args[i]
-            if not (nested and isinstance(a, Tensor) and a.requires_grad):
-                a = args[i] = _leaf(a, f"argument {i}")
+            if nested and isinstance(a, Tensor) and a.requires_grad:
+                a = Identity.apply(a)  # on the outer graph, yet its own input: d f / d (this argument) only
+            else:
+                a = _leaf(a, f"argument {i}")
+            args[i] = a
             leaves.append(a)
         with _differentiating():
             out = _scalar_output(f(*args, **kwargs), "grad")

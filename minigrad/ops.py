@@ -411,6 +411,21 @@ class Clip(Function):
     graph_backward = backward
 
 
+class Identity(Function):
+    """The input itself, as a new node: a handle through which a gradient with respect to one use of a Tensor
+    can be asked for (nested ``grad`` differentiates with respect to its argument, not every use of the Tensor)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+    graph_backward = backward
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype=None):

@@ -54,6 +54,10 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, allow_unus
             grads, used = reverse(outputs, seeds, inputs, True)
     else:
         grads, used = reverse(outputs, seeds, inputs, False)
+    first = {}
+    for k, t in enumerate(inputs):  # an input listed twice gets its gradient twice
+        j = first.setdefault(id(t), k)
+        grads[k], used[k] = grads[j], used[j]
     result = []
     for k, (t, g) in enumerate(zip(inputs, grads)):
         if not used[k]:

@@ -452,3 +452,20 @@ def test_the_readme_section_runs_and_prints_what_it_says(capsys):
     exec(compile(code, "README.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "True" and lines[2].endswith("True")
+
+
+def test_an_input_listed_twice_gets_its_gradient_twice():
+    x = leaf(2)
+    gx1, gx2 = mg.gradients((x * x).sum(), [x, x])
+    np.testing.assert_allclose(gx1.data, 2 * x.data)
+    np.testing.assert_allclose(gx2.data, 2 * x.data)
+
+
+def test_nested_grad_differentiates_with_respect_to_its_argument_not_every_use_of_the_tensor():
+    """Inside an enclosing differentiation, mg.grad(f, argnums=(0, 1))(a, a) gives the partials (w, u) = (a, a),
+    and a closure's use of the same Tensor is not part of the argument's derivative."""
+    x = np.array([1.0, 2.0])
+    f = lambda u, w: (u * w).sum()  # noqa: E731
+    np.testing.assert_allclose(mg.grad(lambda a: mg.grad(f, argnums=(0, 1))(a, a)[1].sum())(x), [1.0, 1.0])
+    # d/da of [d/du (u * a).sum() at u = a] = d/da sum(a) = 1 (the closure's a is a constant for the inner grad)
+    np.testing.assert_allclose(mg.grad(lambda a: mg.grad(lambda u: (u * a).sum())(a).sum())(x), [1.0, 1.0])
