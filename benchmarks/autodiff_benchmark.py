@@ -5,7 +5,9 @@
     python benchmarks/autodiff_benchmark.py --baseline ../other      # first order here against another checkout
     python benchmarks/autodiff_benchmark.py --rounds 7 --repeats 9   # more rounds for a noisy machine
 
-What is measured (1 BLAS thread; every figure is the best round's median of ``--repeats`` calls after a warm-up):
+What is measured (1 BLAS thread; every figure is the best round's median of ``--repeats`` calls after a warm-up, in
+process CPU time: with one thread it is the time the work took, and other processes taking the core away do not
+inflate it):
 
 * chain 20k: the reverse pass (``backward()``) over a recorded chain of 20,000 elementwise ops on a 4-element
   float64 array (``h = h * 1.0 + 0.0``, 10,000 times): the tape walker's own cost per op.
@@ -43,9 +45,9 @@ def _best_median(fn, repeats, rounds=1):
     for _ in range(rounds):
         times = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(time.process_time() - t0)
         best = min(best, statistics.median(times))
     return best
 
@@ -71,7 +73,6 @@ def first_order(repeats, shapes):
         x.grad = None
         y.backward()
     results["chain 20k: backward"] = _best_median(chain, repeats)
-    del h, y
 
     for shape in shapes:
         B, T, D, U = shape

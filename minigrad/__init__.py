@@ -20,10 +20,11 @@ from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposor
 
 __all__ = [
     "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort",
-    "grad", "value_and_grad", "gradients", "vjp", "jvp", "hvp", "hessian", "gradgradcheck", "gradcheck", "GradcheckError", "seed", "get_rng", "random",
+    "grad", "value_and_grad", "gradients", "vjp", "jvp", "hvp", "hessian", "gradcheck", "gradgradcheck",
+    "GradcheckError", "seed", "get_rng", "random",
     "gradcheck_report", "GradcheckReport", "AnomalyError", "detect_anomaly", "track_ops", "scope", "tag_timesteps",
     "tape", "tape_table", "print_tape", "tape_graph",
-    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus",
-    "split", "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "transpose", "unstack", "where",
+    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax",
+    "softplus", "split", "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "transpose", "unstack", "where",
 ]

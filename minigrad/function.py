@@ -134,13 +134,14 @@ class Function:
             _t._hook.on_forward(cls, ctx, args, results if multi else (results,))
         return results
 
-
     @classmethod
     def apply_with_reference(cls, reference, *args, **options):
         """``apply``, giving this one application a reference forward: ``reference(*args)`` computes the same
         outputs with minigrad ops (it receives the same positional arguments, Tensors where Tensors were given).
         First-order passes use ``backward`` as usual; a ``create_graph`` pass re-runs ``reference`` and
-        differentiates it, so the op can be differentiated to any order."""
+        differentiates it, so the op can be differentiated to any order. The reference must compute from its
+        arguments only (a Tensor it reaches through a closure gets no gradient from this op); randomness such as
+        dropout masks must be fixed in it (drawn before, captured by the closure)."""
         if not callable(reference):
             raise TypeError(f"{cls.__name__}.apply_with_reference: reference must be callable, got "
                             f"{type(reference).__name__}")

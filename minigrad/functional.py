@@ -160,8 +160,8 @@ def _matching(values, inputs, single, what, name):
     """``values`` (tangents, vectors) in the structure of ``inputs``, as float arrays of the inputs' shapes."""
     values = [values] if single else values
     if not isinstance(values, (tuple, list)) or len(values) != len(inputs):
-        raise ValueError(f"{what}: {name} must match inputs: one array per input ({len(inputs)}), got "
-                         f"{type(values).__name__}{'' if not isinstance(values, (tuple, list)) else f' of {len(values)}'}")
+        got = type(values).__name__ + (f" of {len(values)}" if isinstance(values, (tuple, list)) else "")
+        raise ValueError(f"{what}: {name} must match inputs: one array per input ({len(inputs)}), got {got}")
     arrays = []
     for k, (v, x) in enumerate(zip(values, inputs)):
         arr = Tensor(v.data if isinstance(v, Tensor) else v).data

@@ -47,6 +47,8 @@ def _operands(ctx):
 
 def _axis(axis, ndim, op):
     """``axis`` as an index in range(ndim), or AxisError naming the op, the axis and the valid range."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, first (ops on the unrolled path call this)
+        return axis % ndim
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
         raise TypeError(f"{op}: axis must be an integer, got {axis!r}")
     if not -ndim <= axis < ndim:
@@ -784,7 +786,8 @@ class Split(Function):
 
     @staticmethod
     def forward(ctx, a, axis=0, bounds=None, squeeze=False):
-        axis = _axis(axis, a.ndim, "unstack" if squeeze else "split")
+        if type(axis) is not int or not 0 <= axis < a.ndim:  # split() passes it normalised already
+            axis = _axis(axis, a.ndim, "unstack" if squeeze else "split")
         lead = (slice(None),) * axis
         ctx.shape, ctx.dtype, ctx.lead, ctx.bounds, ctx.squeeze = a.shape, a.dtype, lead, bounds, squeeze
         if squeeze:
@@ -989,17 +992,17 @@ def stack(tensors, axis=0):
 def split(x, indices_or_sections, axis=0):
     """numpy.split as a list of Tensors: ``indices_or_sections`` equal parts, or cuts at the given indices."""
     x = _check(x, "split")
-    shape = np.shape(_data(x))
+    shape = (x.data if isinstance(x, Tensor) else np.asarray(x)).shape
     axis = _axis(axis, len(shape), "split")
     n = shape[axis]
-    if isinstance(indices_or_sections, (bool, np.bool_)) or not isinstance(
-            indices_or_sections, (int, np.integer, list, tuple, np.ndarray)):
-        raise TypeError(f"split: indices_or_sections must be an int or a sequence of ints, got {indices_or_sections!r}")
-    if isinstance(indices_or_sections, (int, np.integer)):
+    if type(indices_or_sections) is int or (isinstance(indices_or_sections, (int, np.integer))
+                                            and not isinstance(indices_or_sections, (bool, np.bool_))):
         k = int(indices_or_sections)
         if k <= 0 or n % k:
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into {k} equal parts")
         bounds = tuple(i * (n // k) for i in range(k + 1))
+    elif not isinstance(indices_or_sections, (list, tuple, np.ndarray)):
+        raise TypeError(f"split: indices_or_sections must be an int or a sequence of ints, got {indices_or_sections!r}")
     else:
         cuts = list(indices_or_sections)
         for i in cuts:

@@ -141,7 +141,8 @@ class Tensor:
         if dtype is None or np.dtype(dtype) == self.data.dtype:
             return self.data
         if copy is False:
-            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): a Tensor of dtype {self.dtype} needs a copy")
+            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): a Tensor of dtype {self.dtype} "
+                             "needs a copy")
         return self.data.astype(dtype)
 
     def numpy(self):
