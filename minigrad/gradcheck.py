@@ -19,12 +19,18 @@ with eps=1e-6 are accurate to ~1e-10; in float32 they would be noise (the roundi
 ``f`` may reach the same Tensors through a closure (a layer reaching its weights): pass the weights in ``inputs`` so
 they are replayed too, and ``wrt=`` to check only some of them.
 
+``gradgradcheck`` checks second derivatives the same way: the function it checks is f's VJP,
+G(x, v) = d sum(v * f(x)) / d x, computed by a recorded reverse pass (``create_graph=True``), and its gradients with
+respect to both x and the cotangent v are compared with central differences of G, where G is evaluated by the
+first-order (numpy) rules. So each op's graph rule is checked against its numpy rule, and its derivative against
+differences.
+
 Every random draw (the cotangent v, the directions u) comes from ``np.random.default_rng(seed)`` in a fixed order,
 so the same seed reproduces the same check; a failure's message prints the seed.
 """
 import numpy as np
 
-from .tensor import Tensor, enable_grad, no_grad, toposort
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, toposort
 
 MODES = ("vjp", "full", "projection")
 
@@ -233,6 +239,43 @@ def _leaves(outs):
     return list(found.values())
 
 
+def _checked_inputs(inputs, wrt, who):
+    """(inputs as a list, the sorted positions to check), or a clear error."""
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if wrt is None:
+        checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    else:
+        positions = [wrt] if isinstance(wrt, (int, np.integer)) else wrt
+        if not isinstance(positions, (list, tuple)) or not all(
+                isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in positions):
+            raise TypeError(f"{who}: wrt must be an int or a list of ints, got {wrt!r}")
+        for i in positions:
+            if not -len(inputs) <= i < len(inputs):
+                raise IndexError(f"{who}: wrt names input {i}, but there are {len(inputs)} inputs")
+        checked = sorted({int(i) % len(inputs) for i in positions})
+        for i in checked:
+            if not (isinstance(inputs[i], Tensor) and inputs[i].requires_grad):
+                raise ValueError(f"{who}: wrt names input {i}, which is not a Tensor with requires_grad=True")
+    if not checked:
+        raise ValueError(f"{who}: no input is a Tensor with requires_grad=True, so there is nothing to check")
+    return inputs, checked
+
+
+def _check_settings(who, eps, atol, rtol, seed, n_worst):
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(value) or value < 0 or (positive and value == 0):
+            bound = "> 0" if positive else ">= 0"
+            raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"{who}: seed must be None or a non-negative integer, got {seed!r}")
+    if isinstance(n_worst, (bool, np.bool_)) or not isinstance(n_worst, (int, np.integer)) or n_worst < 1:
+        raise ValueError(f"{who}: n_worst must be a positive integer, got {n_worst!r}")
+
+
 def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vjp", n_projections=8,
               replay_dtype=np.float64, wrt=None, time_axis=1):
     """Check the tape's gradient of ``f(*inputs)`` for every input Tensor with ``requires_grad=True``.
@@ -267,18 +310,8 @@ def gradcheck_report(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vj
         raise ValueError(f"gradcheck: unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
     if mode == "projection" and (not isinstance(n_projections, (int, np.integer)) or n_projections < 1):
         raise ValueError(f"gradcheck: n_projections must be a positive integer, got {n_projections!r}")
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
-        inputs = [inputs]
-    inputs = list(inputs)
-    if wrt is None:
-        checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    else:
-        checked = sorted({int(i) % len(inputs) for i in ([wrt] if isinstance(wrt, (int, np.integer)) else wrt)})
-        for i in checked:
-            if not (isinstance(inputs[i], Tensor) and inputs[i].requires_grad):
-                raise ValueError(f"gradcheck: wrt names input {i}, which is not a Tensor with requires_grad=True")
-    if not checked:
-        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True, so there is nothing to check")
+    inputs, checked = _checked_inputs(inputs, wrt, "gradcheck")
+    _check_settings("gradcheck", eps, atol, rtol, seed, n_worst)
     if seed is None:  # a fresh seed, still reported, so a failure found by chance can be replayed
         seed = int(np.random.SeedSequence().entropy % (2 ** 32))
     saved = {i: (inputs[i].data, inputs[i].grad) for i in range(len(inputs)) if isinstance(inputs[i], Tensor)}
@@ -392,3 +425,57 @@ def _jacobian_by_reverse_passes(outs, tensors, positions):
     for t in tensors:
         t.grad = None
     return jac
+
+
+def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vjp",
+                  n_projections=8, wrt=None):
+    """Check the second derivatives of ``f``: the gradients of its VJP, in float64, against central differences.
+
+    f, inputs, eps, atol, rtol, seed, mode, n_projections, wrt: as in ``gradcheck``. grad_outputs: the cotangents v
+    of f's outputs (arrays of the outputs' shapes); None draws them from ``seed``. The checked function is
+    G(x, v) = d sum(v * f(x)) / d x for the inputs x that require grad (or ``wrt``), differentiated with respect to
+    x and to v. Returns True, or raises ``GradcheckError`` (message and ``.report`` as ``gradcheck``'s; the cotangent
+    inputs are named ``grad_outputs[k]``).
+    """
+    from .reverse import gradients
+
+    inputs, checked = _checked_inputs(inputs, wrt, "gradgradcheck")
+    _check_settings("gradgradcheck", eps, atol, rtol, seed, 1)
+    if mode not in MODES:
+        raise ValueError(f"gradgradcheck: unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
+    n = len(inputs)
+    with no_grad():
+        shapes = [o.shape for o in _outputs(f(*inputs))]
+    rng = np.random.default_rng(seed)
+    if grad_outputs is None:
+        grad_outputs = [rng.standard_normal(s) for s in shapes]
+    elif isinstance(grad_outputs, (np.ndarray, Tensor, int, float)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(shapes):
+        raise ValueError(f"gradgradcheck: got {len(grad_outputs)} grad_outputs for {len(shapes)} outputs")
+    cotangents = []
+    for k, (v, s) in enumerate(zip(grad_outputs, shapes)):
+        v = np.array(v.data if isinstance(v, Tensor) else v, dtype=np.float64)
+        if v.shape != s:
+            raise ValueError(f"gradgradcheck: grad_outputs[{k}] has shape {v.shape} but output {k} has shape {s}")
+        cotangents.append(Tensor(v, requires_grad=True, name=f"grad_outputs[{k}]"))
+
+    def vjp_of_f(*args):
+        xs, vs = args[:n], args[n:]
+        create = is_grad_enabled()  # recorded when gradcheck differentiates G; plain numpy when it evaluates G
+        with enable_grad():
+            outs = _outputs(f(*xs))
+            active = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+            targets = [xs[i] for i in checked]
+            grads = (None,) * len(targets)
+            if active:
+                grads = gradients([o for o, _ in active], targets, grad_outputs=[v for _, v in active],
+                                  create_graph=create, allow_unused=True)
+        return [Tensor(np.zeros(t.shape, t.dtype)) if g is None else g for g, t in zip(grads, targets)]
+
+    report = gradcheck_report(vjp_of_f, inputs + cotangents, eps=eps, atol=atol, rtol=rtol, seed=seed, mode=mode,
+                              n_projections=n_projections, wrt=checked + list(range(n, n + len(cotangents))))
+    if not report.passed:
+        raise GradcheckError("gradgradcheck (second derivatives: the gradient of f's VJP): " + report.message(),
+                             report)
+    return True

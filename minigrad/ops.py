@@ -4,12 +4,21 @@ Read a ``backward`` as a row of a table of derivatives: ``d(a*b)/da = g * b``. G
 broadcast shape; the engine (``tensor.unbroadcast``) reduces them to each operand's shape, so no rule here deals
 with broadcasting. Derived ops (``sub`` of a scalar, ``softplus``, ``split`` ...) are written in terms of primitives
 and need no gradient code of their own.
+
+Each op has two rules for its VJP. ``backward`` works on ndarrays: the only one a first-order pass runs (fast).
+``graph_backward`` is the same derivative written with minigrad ops on Tensors (``ctx.inputs``), run only by a
+``create_graph`` pass, which records it so it can be differentiated again. Where the numpy rule is already valid
+for Tensors (it multiplies the cotangent by constants: ``g * mask``) the class says ``graph_backward = backward``.
+Three primitives exist for the graph rules: ``SumTo`` (the differentiable ``unbroadcast``), ``BroadcastTo`` and
+``ScatterAdd`` (the VJP of indexing). Axes are normalised once, in ``forward``, so every backward sees
+non-negative axes.
 """
 import builtins
 import numbers
 
 import numpy as np
 
+from . import tensor as _t
 from .function import Context, Function
 from .tensor import Tensor
 
@@ -30,6 +39,43 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _operands(ctx):
+    """The op's inputs for a graph rule: the input Tensors, with the saved arrays standing in for non-Tensor
+    arguments (the op saves its operands first, in order)."""
+    return tuple(s if t is None else t for t, s in zip(ctx.inputs, ctx.saved_tensors))
+
+
+def _axis(axis, ndim, op):
+    """``axis`` as an index in range(ndim), or AxisError naming the op, the axis and the valid range."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, first (ops on the unrolled path call this)
+        return axis % ndim
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{op}: axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        valid = f"{-ndim} to {ndim - 1}" if ndim else "none: the input is 0-d"
+        raise np.exceptions.AxisError(f"{op}: axis {axis} is out of range for a {ndim}-d input (valid: {valid})")
+    return int(axis) % ndim
+
+
+def _axes(axis, ndim, op):
+    """None, or ``axis`` (an int or a sequence of ints) as a sorted tuple of distinct non-negative axes."""
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(sorted(_axis(a, ndim, op) for a in axis))
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
+        return axes
+    return (_axis(axis, ndim, op),)
+
+
+def _kept_shape(shape, axes):
+    """The shape of a reduction over ``axes`` with keepdims=True (what a reduced cotangent is reshaped to)."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 # ============================================================ elementwise binary
 
 class Add(Function):
@@ -41,6 +87,8 @@ class Add(Function):
     def backward(ctx, g):
         return g, g
 
+    graph_backward = backward  # the same rule on Tensors
+
 
 class Sub(Function):
     @staticmethod
@@ -50,6 +98,8 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, g):
         return g, -g
+
+    graph_backward = backward
 
 
 class Mul(Function):
@@ -64,19 +114,31 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         return (g * b if need_a else None), (g * a if need_b else None)
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        a, b = _operands(ctx)
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = np.divide(a, b)
-        ctx.save_for_backward(b, out)
+        ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        b, out = ctx.saved_tensors
+        _, b, out = ctx.saved_tensors
         ga = g / b
         return ga, (-ga * out if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        a, b = _operands(ctx)
+        ga = g / b
+        return ga, (-(ga * a) / b if ctx.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -97,6 +159,17 @@ class Pow(Function):
                 gb = np.where(a > 0, g * out * np.log(np.where(a > 0, a, 1)), 0)
         return ga, gb
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        a, b = _operands(ctx)
+        need_a, need_b = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if need_a else None
+        gb = None
+        if need_b:
+            positive = np.asarray(ctx.saved_tensors[0]) > 0
+            gb = where(positive, g * a ** b * log(where(positive, a, 1.0)), 0.0)
+        return ga, gb
+
 
 class Maximum(Function):
     @staticmethod
@@ -108,6 +181,8 @@ class Maximum(Function):
     def backward(ctx, g):
         (a_wins,) = ctx.saved_tensors
         return g * a_wins, g * ~a_wins
+
+    graph_backward = backward  # g times a constant mask
 
 
 class Minimum(Function):
@@ -121,18 +196,29 @@ class Minimum(Function):
         (a_wins,) = ctx.saved_tensors
         return g * a_wins, g * ~a_wins
 
+    graph_backward = backward  # g times a constant mask
+
 
 class Where(Function):
     @staticmethod
     def forward(ctx, a, b, cond):
         cond = np.asarray(cond, dtype=bool)
         ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(f"where: the condition of shape {cond.shape} and the operands of shapes {np.shape(a)} and "
+                             f"{np.shape(b)} do not broadcast together") from None
 
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
         return np.where(cond, g, 0), np.where(cond, 0, g)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        return Where.apply(g, 0.0, cond=cond), Where.apply(0.0, g, cond=cond)
 
 
 # ============================================================ elementwise unary
@@ -146,6 +232,8 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
+    graph_backward = backward
+
 
 class Exp(Function):
     @staticmethod
@@ -158,6 +246,10 @@ class Exp(Function):
     def backward(ctx, g):
         return g * ctx.saved_tensors[0]
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        return g * exp(ctx.inputs[0])
+
 
 class Log(Function):
     @staticmethod
@@ -168,6 +260,10 @@ class Log(Function):
     @staticmethod
     def backward(ctx, g):
         return g / ctx.saved_tensors[0]
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return g / ctx.inputs[0]
 
 
 class Sqrt(Function):
@@ -181,6 +277,10 @@ class Sqrt(Function):
     def backward(ctx, g):
         return g / (2 * ctx.saved_tensors[0])
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        return g / (2 * sqrt(ctx.inputs[0]))
+
 
 class Abs(Function):
     @staticmethod
@@ -191,6 +291,8 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.saved_tensors[0]
+
+    graph_backward = backward
 
 
 class Tanh(Function):
@@ -206,6 +308,11 @@ class Tanh(Function):
         d = 1 - out * out
         d *= g
         return d
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        y = tanh(ctx.inputs[0])
+        return g * (1 - y * y)
 
 
 class Sigmoid(Function):
@@ -229,6 +336,11 @@ class Sigmoid(Function):
         d *= g
         return d
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        s = sigmoid(ctx.inputs[0])
+        return g * (s * (1 - s))
+
 
 class Softplus(Function):
     @staticmethod
@@ -239,6 +351,10 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, g):
         return g * Sigmoid.forward(Context(), ctx.saved_tensors[0])
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return g * sigmoid(ctx.inputs[0])
 
 
 class HardSigmoid(Function):
@@ -260,6 +376,11 @@ class HardSigmoid(Function):
         d *= 0.2
         return d
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (((out > 0) & (out < 1)) * 0.2)  # a constant slope: its own derivative is 0
+
 
 class Relu(Function):
     @staticmethod
@@ -270,6 +391,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.saved_tensors[0]
+
+    graph_backward = backward
 
 
 class Clip(Function):
@@ -287,6 +410,23 @@ class Clip(Function):
     def backward(ctx, g):
         return g * ctx.saved_tensors[0]
 
+    graph_backward = backward
+
+
+class Identity(Function):
+    """The input itself, as a new node: a handle through which a gradient with respect to one use of a Tensor
+    can be asked for (nested ``grad`` differentiates with respect to its argument, not every use of the Tensor)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+    graph_backward = backward
+
 
 class Cast(Function):
     @staticmethod
@@ -297,12 +437,15 @@ class Cast(Function):
     def backward(ctx, g):
         return g  # the engine casts back to the input's dtype
 
+    graph_backward = backward
+
 
 # ============================================================ along an axis
 
 class Softmax(Function):
     @staticmethod
     def forward(ctx, a, axis=-1):
+        axis = _axes(axis, np.ndim(a), "softmax")
         e = np.exp(a - a.max(axis=axis, keepdims=True))  # shifted: exp never overflows
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -314,10 +457,16 @@ class Softmax(Function):
         (s,) = ctx.saved_tensors
         return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        s = Softmax.apply(ctx.inputs[0], axis=ctx.axis)
+        return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True))
+
 
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, axis=-1):
+        axis = _axes(axis, np.ndim(a), "log_softmax")
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -329,33 +478,43 @@ class LogSoftmax(Function):
         (out,) = ctx.saved_tensors
         return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        out = LogSoftmax.apply(ctx.inputs[0], axis=ctx.axis)
+        return g - exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+
 
 # ============================================================ reductions
 
-def _expand(g, shape, axis, keepdims):
+def _expand(g, shape, axes, keepdims):
     """Bring a reduced cotangent back to broadcastable form against the input of ``shape``."""
-    if axis is None or keepdims:
+    if keepdims:
         return g
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.reshape(g, _kept_shape(shape, axes))
 
 
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        shape = np.shape(a)
+        ctx.shape, ctx.axis, ctx.keepdims = shape, _axes(axis, len(shape), "sum"), keepdims
+        return np.sum(a, axis=ctx.axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, g):
         return np.broadcast_to(_expand(g, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape)
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        return broadcast_to(g.reshape(_kept_shape(ctx.shape, ctx.axis)), ctx.shape)
+
 
 class Mean(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        out = np.mean(a, axis=axis, keepdims=keepdims)
-        ctx.shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
+        shape = np.shape(a)
+        ctx.shape, ctx.axis, ctx.keepdims = shape, _axes(axis, len(shape), "mean"), keepdims
+        out = np.mean(a, axis=ctx.axis, keepdims=keepdims)
         ctx.count = np.size(a) / np.size(out) if np.size(out) else 1.0
         return out
 
@@ -364,36 +523,91 @@ class Mean(Function):
         g = _expand(g, ctx.shape, ctx.axis, ctx.keepdims) / ctx.count
         return np.broadcast_to(g, ctx.shape)
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        return broadcast_to(g.reshape(_kept_shape(ctx.shape, ctx.axis)) / ctx.count, ctx.shape)
+
 
 class Max(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        out = np.max(a, axis=axis, keepdims=keepdims)
+        ctx.axis, ctx.keepdims = _axes(axis, np.ndim(a), "max"), keepdims
+        out = np.max(a, axis=ctx.axis, keepdims=keepdims)
         ctx.save_for_backward(a, out)
-        ctx.axis, ctx.keepdims = axis, keepdims
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, out = ctx.saved_tensors
-        out = _expand(out, a.shape, ctx.axis, ctx.keepdims)
-        winners = (a == out)  # ties share the gradient equally
-        count = winners.sum(axis=ctx.axis, keepdims=True)
-        return _expand(g, a.shape, ctx.axis, ctx.keepdims) * winners / count
+        return _expand(g, ctx.saved_tensors[0].shape, ctx.axis, ctx.keepdims) * _winner_share(ctx)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        a = ctx.saved_tensors[0]
+        return g.reshape(_kept_shape(a.shape, ctx.axis)) * _winner_share(ctx)
+
+
+def _winner_share(ctx):
+    """Where the input equals the reduced extremum, 1/(number of ties); 0 elsewhere (a constant of the input's
+    shape: the derivative of max/min is piecewise constant)."""
+    a, out = ctx.saved_tensors
+    winners = a == _expand(out, a.shape, ctx.axis, ctx.keepdims)  # ties share the gradient equally
+    return winners / winners.sum(axis=ctx.axis, keepdims=True)
 
 
 class Min(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        out = np.min(a, axis=axis, keepdims=keepdims)
+        ctx.axis, ctx.keepdims = _axes(axis, np.ndim(a), "min"), keepdims
+        out = np.min(a, axis=ctx.axis, keepdims=keepdims)
         ctx.save_for_backward(a, out)
-        ctx.axis, ctx.keepdims = axis, keepdims
         return out
 
     backward = Max.backward  # the same rule: the gradient goes to the elements equal to the result
+    graph_backward = Max.graph_backward
+
+
+class SumTo(Function):
+    """Sum over the broadcast axes down to ``shape``: ``tensor.unbroadcast`` as an op, so that reducing a
+    broadcast gradient is itself differentiable (its VJP is ``BroadcastTo``)."""
+
+    @staticmethod
+    def forward(ctx, a, shape=None):
+        ctx.shape = np.shape(a)
+        return np.ascontiguousarray(_t.unbroadcast(np.asarray(a), tuple(shape)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.broadcast_to(g, ctx.shape)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return broadcast_to(g, ctx.shape)
+
+
+class BroadcastTo(Function):
+    """numpy.broadcast_to as an op (a copy, so the result is writable); its VJP is ``SumTo``."""
+
+    @staticmethod
+    def forward(ctx, a, shape=None):
+        ctx.shape = np.shape(a)
+        return np.array(np.broadcast_to(a, shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _t.unbroadcast(g, ctx.shape)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return sum_to(g, ctx.shape)
 
 
 # ============================================================ linear algebra
+
+def _swap_last(x):
+    """Swap the last two axes (the matrix transpose of a batch of matrices)."""
+    n = x.ndim
+    return Transpose.apply(x, axes=tuple(range(n - 2)) + (n - 1, n - 2))
+
 
 class MatMul(Function):
     @staticmethod
@@ -406,6 +620,12 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
                              f"{a.shape[-1]} (last axis of the left) != {inner_b} "
                              f"({'first' if b.ndim == 1 else 'second-to-last'} axis of the right)")
+        if a.ndim > 2 or b.ndim > 2:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} do not broadcast: "
+                                 f"{a.shape[:-2]} and {b.shape[:-2]}") from None
         ctx.save_for_backward(a, b)
         return np.matmul(a, b)
 
@@ -417,27 +637,33 @@ class MatMul(Function):
             ga = np.matmul(g, b.T) if need_a else None
             gb = np.matmul(a.reshape(-1, a.shape[-1]).T, g.reshape(-1, g.shape[-1])) if need_b else None
             return ga, gb
-        # promote 1-D operands to matrices so one rule covers every case
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        # promote 1-D operands to matrices (a row on the left, a column on the right) so one rule covers every case
+        a2, b2, g2 = _as_matrices(a, b, np.asarray(g))
         ga = gb = None
         if need_a:
-            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
-            ga = _reduce_to(ga, a2.shape).reshape(a.shape)
+            ga = _t.unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
         if need_b:
-            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-            gb = _reduce_to(gb, b2.shape).reshape(b.shape)
+            gb = _t.unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        a, b = _operands(ctx)
+        need_a, need_b = ctx.needs_input_grad
+        a2, b2, g2 = _as_matrices(a, b, g)
+        ga = sum_to(matmul(g2, _swap_last(b2)), a2.shape).reshape(a.shape) if need_a else None
+        gb = sum_to(matmul(_swap_last(a2), g2), b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
 
 
-def _reduce_to(g, shape):
-    from .tensor import unbroadcast
-    return unbroadcast(g, shape)
+def _as_matrices(a, b, g):
+    """a as (..., n, k), b as (..., k, m) and the cotangent g as (..., n, m): 1-D operands become a row (left)
+    or a column (right), and g gets back the axes matmul dropped for them."""
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    dropped = (a.ndim == 1) + (b.ndim == 1)
+    batch = g.shape[:g.ndim - (2 - dropped)]
+    return a2, b2, g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
 
 
 # ============================================================ movement
@@ -452,16 +678,35 @@ class Reshape(Function):
     def backward(ctx, g):
         return np.reshape(g, ctx.shape)
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        return Reshape.apply(g, shape=ctx.shape)
+
 
 class Transpose(Function):
     @staticmethod
     def forward(ctx, a, axes=None):
+        if axes is not None:
+            ndim = np.ndim(a)
+            try:
+                axes = tuple(axes)
+            except TypeError:
+                raise TypeError(f"transpose: axes must be a sequence of integers, got {axes!r}") from None
+            normal = tuple(_axis(i, ndim, "transpose") for i in axes)
+            if sorted(normal) != list(range(ndim)):
+                raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of an input of "
+                                 f"shape {np.shape(a)}")
+            axes = normal
         ctx.axes = axes
         return np.transpose(a, axes)
 
     @staticmethod
     def backward(ctx, g):
         return np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes))
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return Transpose.apply(g, axes=None if ctx.axes is None else tuple(np.argsort(ctx.axes).tolist()))
 
 
 class GetItem(Function):
@@ -472,12 +717,38 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        out = np.zeros(ctx.shape, ctx.dtype)
-        if _is_basic_index(ctx.index):
-            out[ctx.index] += g
-        else:
-            np.add.at(out, ctx.index, g)  # repeated fancy indices must add up, not overwrite
-        return out
+        return _scatter_add(g, ctx.shape, ctx.dtype, ctx.index)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return ScatterAdd.apply(g, shape=ctx.shape, index=ctx.index)
+
+
+def _scatter_add(g, shape, dtype, index):
+    out = np.zeros(shape, dtype)
+    if _is_basic_index(index):
+        out[index] += g
+    else:
+        np.add.at(out, index, g)  # repeated fancy indices must add up, not overwrite
+    return out
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with ``a`` added at ``index`` (repeated indices add up): the VJP of ``x[index]``, as an
+    op so that it can be differentiated again (its own VJP is indexing)."""
+
+    @staticmethod
+    def forward(ctx, a, shape=None, index=None):
+        ctx.index = index
+        return _scatter_add(a, shape, np.result_type(a, np.float32), index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.index]
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return GetItem.apply(g, index=ctx.index)
 
 
 def _is_basic_index(index):
@@ -488,13 +759,23 @@ def _is_basic_index(index):
 class Concatenate(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
+        ndim = np.ndim(arrays[0])
+        axis = _axis(axis, ndim, "concatenate")
         ctx.axis = axis
         ctx.bounds = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        try:
+            return np.concatenate(arrays, axis=axis)
+        except ValueError as e:
+            raise ValueError(f"concatenate: {e} (shapes {[np.shape(a) for a in arrays]})") from None
 
     @staticmethod
     def backward(ctx, g):
         return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        bounds = (0, *ctx.bounds.tolist(), g.shape[ctx.axis])
+        return Split.apply(g, axis=ctx.axis, bounds=bounds)
 
 
 class Split(Function):
@@ -505,7 +786,8 @@ class Split(Function):
 
     @staticmethod
     def forward(ctx, a, axis=0, bounds=None, squeeze=False):
-        axis %= a.ndim
+        if type(axis) is not int or not 0 <= axis < a.ndim:  # split() passes it normalised already
+            axis = _axis(axis, a.ndim, "unstack" if squeeze else "split")
         lead = (slice(None),) * axis
         ctx.shape, ctx.dtype, ctx.lead, ctx.bounds, ctx.squeeze = a.shape, a.dtype, lead, bounds, squeeze
         if squeeze:
@@ -524,16 +806,35 @@ class Split(Function):
                 whole[ctx.lead + (where,)] = g
         return whole
 
+    @staticmethod
+    def graph_backward(ctx, *grads):
+        axis = len(ctx.lead)
+        pieces = []
+        for i, g in enumerate(grads):
+            if g is None:  # a piece that got no gradient: zeros of its shape, a constant
+                shape = list(ctx.shape)
+                if ctx.squeeze:
+                    del shape[axis]
+                else:
+                    shape[axis] = ctx.bounds[i + 1] - ctx.bounds[i]
+                g = np.zeros(shape, ctx.dtype)
+            pieces.append(g)
+        return (Stack if ctx.squeeze else Concatenate).apply(*pieces, axis=axis)
+
 
 class Stack(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis
-        return np.stack(arrays, axis=axis)
+        ctx.axis = _axis(axis, np.ndim(arrays[0]) + 1, "stack")
+        return np.stack(arrays, axis=ctx.axis)
 
     @staticmethod
     def backward(ctx, g):
         return tuple(np.moveaxis(g, ctx.axis, 0))
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        return Split.apply(g, axis=ctx.axis, squeeze=True)
 
 
 # ============================================================ the public functional forms
@@ -602,7 +903,19 @@ def where(cond, a, b):
 
 def clip(x, a_min=None, a_max=None):
     """Clip to [a_min, a_max]; the gradient is passed where the input lies inside (bounds included)."""
-    return Clip.apply(_check(x, "clip"), lo=_data(a_min), hi=_data(a_max))
+    lo, hi = _bound(a_min, "a_min"), _bound(a_max, "a_max")
+    if lo is not None and hi is not None and np.any(lo > hi):
+        raise ValueError(f"clip: a_min ({a_min}) is greater than a_max ({a_max})")
+    return Clip.apply(_check(x, "clip"), lo=lo, hi=hi)
+
+
+def _bound(b, name):
+    if b is None:
+        return None
+    arr = np.asarray(_data(b))
+    if arr.dtype.kind not in "fiub" or np.isnan(arr).any():
+        raise TypeError(f"clip: {name} must be None, a number or a numeric array (no NaN), got {b!r}")
+    return _data(b)
 
 
 def softmax(x, axis=-1):
@@ -642,22 +955,34 @@ def transpose(x, axes=None):
 
 
 def cast(x, dtype):
-    return Cast.apply(_check(x, "cast"), dtype=np.dtype(dtype))
+    """``x`` converted to ``dtype`` (bool, integer or floating-point); the gradient is cast back."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"cast: {dtype!r} is not a numpy dtype") from None
+    if dtype.kind not in "fiub":
+        raise TypeError(f"cast: can only cast to bool, integer or floating-point dtypes, got {dtype}")
+    return Cast.apply(_check(x, "cast"), dtype=dtype)
+
+
+def _sequence(tensors, op):
+    if isinstance(tensors, (Tensor, np.ndarray, str)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op} takes a sequence (list or tuple) of Tensors, got {type(tensors).__name__}")
+    tensors = [_check(t, op) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op} needs at least one Tensor")
+    return tensors
 
 
 def concatenate(tensors, axis=0):
     """Join a sequence of Tensors along an existing axis."""
-    tensors = [_check(t, "concatenate") for t in tensors]
-    if not tensors:
-        raise ValueError("concatenate needs at least one Tensor")
+    tensors = _sequence(tensors, "concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
     """Join a sequence of same-shape Tensors along a new axis."""
-    tensors = [_check(t, "stack") for t in tensors]
-    if not tensors:
-        raise ValueError("stack needs at least one Tensor")
+    tensors = _sequence(tensors, "stack")
     shapes = {np.shape(_data(t)) for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack needs Tensors of one shape, got shapes {sorted(shapes)}")
@@ -667,21 +992,52 @@ def stack(tensors, axis=0):
 def split(x, indices_or_sections, axis=0):
     """numpy.split as a list of Tensors: ``indices_or_sections`` equal parts, or cuts at the given indices."""
     x = _check(x, "split")
-    n = (x.data if isinstance(x, Tensor) else np.asarray(x)).shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of size {n} cannot be split into {indices_or_sections} equal parts")
-        bounds = tuple(range(0, n + 1, n // indices_or_sections))
+    shape = (x.data if isinstance(x, Tensor) else np.asarray(x)).shape
+    axis = _axis(axis, len(shape), "split")
+    n = shape[axis]
+    if type(indices_or_sections) is int or (isinstance(indices_or_sections, (int, np.integer))
+                                            and not isinstance(indices_or_sections, (bool, np.bool_))):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: axis {axis} of size {n} cannot be split into {k} equal parts")
+        bounds = tuple(i * (n // k) for i in range(k + 1))
+    elif not isinstance(indices_or_sections, (list, tuple, np.ndarray)):
+        raise TypeError(f"split: indices_or_sections must be an int or a sequence of ints, got {indices_or_sections!r}")
     else:
-        bounds = (0, *[builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections], n)
+        cuts = list(indices_or_sections)
+        for i in cuts:
+            if not isinstance(i, (int, np.integer)) or isinstance(i, (bool, np.bool_)):
+                raise TypeError(f"split: indices must be integers, got {i!r} in {cuts}")
+        # numpy's reading: a negative index counts from the end, an index past the end cuts there
+        bounds = (0, *[builtins.min(builtins.max(int(i) + n if i < 0 else int(i), 0), n) for i in cuts], n)
         if any(lo > hi for lo, hi in zip(bounds[:-1], bounds[1:])):
-            raise ValueError(f"split: indices must be increasing, got {list(indices_or_sections)}")
+            raise ValueError(f"split: indices must be increasing, got {cuts}")
     return list(Split.apply(x, axis=axis, bounds=bounds))
 
 
 def unstack(x, axis=0):
     """The slices of ``x`` along ``axis`` (that axis dropped), as a list of Tensors: the inverse of ``stack``."""
     return list(Split.apply(_check(x, "unstack"), axis=axis, squeeze=True))
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over the axes along which an array of ``shape`` would have been broadcast to ``x.shape``."""
+    x = _check(x, "sum_to")
+    shape = tuple(shape)
+    if np.shape(_data(x)) == shape:
+        return x if isinstance(x, Tensor) else Tensor(x)
+    if not _t.broadcasts_to(shape, np.shape(_data(x))):
+        raise ValueError(f"sum_to: shape {shape} does not broadcast to the input's shape {np.shape(_data(x))}")
+    return SumTo.apply(x, shape=shape)
+
+
+def broadcast_to(x, shape):
+    """numpy.broadcast_to, differentiable (the gradient is summed back over the broadcast axes)."""
+    x = _check(x, "broadcast_to")
+    shape = tuple(shape)
+    if not _t.broadcasts_to(np.shape(_data(x)), shape):
+        raise ValueError(f"broadcast_to: an input of shape {np.shape(_data(x))} does not broadcast to {shape}")
+    return BroadcastTo.apply(x, shape=shape)
 
 
 def softplus(x):

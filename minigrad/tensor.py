@@ -80,14 +80,22 @@ class Node:
         return self.fn.__name__
 
 
-def _as_array(data, dtype=None):
+def _as_array(data, dtype=None, what="Tensor data"):
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype):
-        return data
-    arr = np.asarray(data, dtype=dtype)
-    if dtype is None and arr.dtype.kind not in "fcbiu":
-        raise TypeError(f"Tensor data must be numeric, got dtype {arr.dtype}")
+        arr = data
+    else:
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{what} must be numeric, got {type(data).__name__} that numpy cannot convert: {e}") \
+                from None
+    kind = arr.dtype.kind
+    if kind not in "fbiu":
+        if kind == "c":
+            raise TypeError(f"{what} must be real: minigrad differentiates real functions, got dtype {arr.dtype}")
+        raise TypeError(f"{what} must be numeric (bool, integer or floating-point), got dtype {arr.dtype}")
     return arr
 
 
@@ -100,6 +108,9 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "name", "constraint", "regularizer",
                  "__weakref__")
     __array_priority__ = 1000  # so ``ndarray op Tensor`` defers to Tensor's reflected operators
+    # numpy ufuncs refuse Tensors (``np.tanh(t)`` raises TypeError) instead of silently dropping the graph, and
+    # ``ndarray op Tensor`` defers to Tensor's reflected operators; np.asarray(t) gives the data (``__array__``).
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -122,6 +133,17 @@ class Tensor:
 
     def __len__(self):
         return len(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the numeric array (no gradient goes with it)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data
+        if copy is False:
+            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): a Tensor of dtype {self.dtype} "
+                             "needs a copy")
+        return self.data.astype(dtype)
 
     def numpy(self):
         """The underlying ndarray (not a copy)."""
@@ -167,7 +189,7 @@ class Tensor:
                                    "pass grad=np.ones(shape) or reduce to a scalar first (e.g. .sum())")
             grad = np.ones_like(self.data)
         else:
-            grad = _as_array(grad)
+            grad = _as_array(grad, what="the seed gradient")
             if grad.shape != self.shape:
                 raise ValueError(f"seed gradient has shape {grad.shape} but the Tensor has shape {self.shape}")
             grad = grad.astype(self.dtype, copy=False)
@@ -219,6 +241,43 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
+def broadcasts_to(shape, target):
+    """Can an array of ``target`` shape be the broadcast of one of ``shape`` (a legal gradient shape)?"""
+    extra = len(target) - len(shape)
+    if extra < 0:
+        return False
+    return all(n == m or n == 1 for n, m in zip(shape, target[extra:]))
+
+
+def check_gradient_shape(node, position, g_shape, t_shape):
+    """A backward's gradient must have its input's shape or a shape that input broadcasts to."""
+    if not broadcasts_to(t_shape, g_shape):
+        raise RuntimeError(f"{node.name}.backward returned a gradient of shape {tuple(g_shape)} for input "
+                           f"{position}, which has shape {tuple(t_shape)}: a gradient must have the input's shape "
+                           f"(or a shape the input broadcasts to)")
+
+
+def cast_gradient(node, t, g):
+    """A gradient in the input's dtype; a complex or non-numeric one is an error, not a silent truncation."""
+    if g.dtype.kind not in "fbiu":
+        raise RuntimeError(f"{node.name}.backward returned a gradient of dtype {g.dtype} for input "
+                           f"{node.inputs.index(t)} of dtype {t.dtype}: gradients must be real numbers")
+    return g.astype(t.dtype)
+
+
+def as_gradient_tuple(node, in_grads):
+    """One gradient per positional input, or a RuntimeError naming the op and both counts."""
+    if type(in_grads) is list:
+        in_grads = tuple(in_grads)
+    elif type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if len(in_grads) != len(node.inputs):
+        raise RuntimeError(f"{node.name}.backward returned {len(in_grads)} gradient(s) but the op has "
+                           f"{len(node.inputs)} positional input(s): return one per input, None for an input "
+                           f"that gets no gradient")
+    return in_grads
+
+
 def _add_cotangent(t, g):
     """Accumulate the cotangent ``g`` of Tensor ``t`` into its node's ``grads``: the array itself for a single-output
     node (most of them), a list with one slot per output otherwise."""
@@ -257,16 +316,17 @@ def run_backward(seeds):
                 in_grads = (in_grads,)
             if hook is not None:
                 hook.on_backward(node, in_grads)
-            for t, g in zip(node.inputs, in_grads):
+            for t, g in zip(node.inputs, in_grads):  # (user ops' gradient counts are checked by Function)
                 if g is None or t is None or not t.requires_grad:
                     continue
                 data = t.data
                 if type(g) is not np.ndarray:
                     g = np.asarray(g)
                 if g.shape != data.shape:
+                    check_gradient_shape(node, node.inputs.index(t), g.shape, data.shape)
                     g = unbroadcast(g, data.shape)
                 if g.dtype is not data.dtype and g.dtype != data.dtype:  # builtin dtypes are singletons
-                    g = g.astype(data.dtype)
+                    g = cast_gradient(node, t, g)
                 child = t._node
                 if child is None:
                     _accumulate_leaf(t, g)
