@@ -6,7 +6,9 @@ from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .functional import Input, Model
 from .sequential import Sequential
 from .serialization import deserialize, register, serialize
+from . import preprocessing, utils  # Keras 2.0's keras.preprocessing.sequence and keras.utils
 
 __all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
            "activations", "initializers", "regularizers", "constraints",
-           "serialize", "deserialize", "register"]
+           "serialize", "deserialize", "register",
+           "preprocessing", "utils"]
