@@ -18,7 +18,7 @@ The names Keras 2.0 knows, all available through ``get``:
   ranked above it only if strictly higher: the true class is in the top k when fewer than k classes score
   strictly higher (and its score is finite).
 * every loss of ``optim.losses`` by its name or short name ('mse', 'mape', 'kld', 'cosine', ...), evaluated
-  outside the tape.
+  outside the tape; also as functions of this module (``metrics.mse``), which return floats.
 * 'acc' / 'accuracy': Keras 2.0's rule, which depends on the loss and the output shape ("class mode duality",
   chosen in that order): last axis of size 1, or loss binary_crossentropy -> ``binary_accuracy``; loss
   sparse_categorical_crossentropy -> ``sparse_categorical_accuracy``; otherwise ``categorical_accuracy``.
@@ -32,7 +32,12 @@ import minigrad as mg
 from . import losses as losses_module
 
 __all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-           "sparse_top_k_categorical_accuracy", "get"]
+           "sparse_top_k_categorical_accuracy", "get",
+           "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge", "logcosh",
+           "kullback_leibler_divergence", "poisson", "cosine_proximity", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "mape", "msle", "kld",
+           "cosine"]
 
 
 # ============================================================ argument handling
@@ -199,6 +204,25 @@ def _loss_metric(loss_fn):
     return metric
 
 
+# Keras 2.0's metrics module offers the losses too (``keras.metrics.mse``); here they return floats, like every
+# metric, and ``get`` hands out these same functions
+mean_squared_error = mse = MSE = _loss_metric(losses_module.mean_squared_error)
+mean_absolute_error = mae = MAE = _loss_metric(losses_module.mean_absolute_error)
+mean_absolute_percentage_error = mape = MAPE = _loss_metric(losses_module.mean_absolute_percentage_error)
+mean_squared_logarithmic_error = msle = MSLE = _loss_metric(losses_module.mean_squared_logarithmic_error)
+hinge = _loss_metric(losses_module.hinge)
+squared_hinge = _loss_metric(losses_module.squared_hinge)
+categorical_hinge = _loss_metric(losses_module.categorical_hinge)
+logcosh = _loss_metric(losses_module.logcosh)
+kullback_leibler_divergence = kld = KLD = _loss_metric(losses_module.kullback_leibler_divergence)
+poisson = _loss_metric(losses_module.poisson)
+cosine_proximity = cosine = _loss_metric(losses_module.cosine_proximity)
+binary_crossentropy = _loss_metric(losses_module.binary_crossentropy)
+categorical_crossentropy = _loss_metric(losses_module.categorical_crossentropy)
+sparse_categorical_crossentropy = _loss_metric(losses_module.sparse_categorical_crossentropy)
+_LOSS_METRICS = {name: globals()[fn.__name__] for name, fn in losses_module._BY_NAME.items()}
+
+
 def get(identifier, loss=None):
     """Resolve a metric to a function ``(y_true, y_pred, reduction='mean') -> float`` (a callable given by the
     user is returned as is).
@@ -225,7 +249,7 @@ def get(identifier, loss=None):
         return _accuracy_for(loss)
     if name in _ACCURACIES:
         return _ACCURACIES[name]
-    if name in losses_module._BY_NAME:
-        return _loss_metric(losses_module.get(name))
-    valid = ["acc", "accuracy", *_ACCURACIES, *losses_module._BY_NAME]
+    if name in _LOSS_METRICS:
+        return _LOSS_METRICS[name]
+    valid = ["acc", "accuracy", *_ACCURACIES, *_LOSS_METRICS]
     raise ValueError(f"Unknown metric {identifier!r}; valid names: {', '.join(sorted(valid))}")

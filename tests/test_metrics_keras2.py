@@ -177,3 +177,10 @@ def test_keras2_metric_names_in_a_model():
     assert top5 == pytest.approx(np.mean(reference_top_k(ids, p, 5)))
     assert kld == pytest.approx(metrics.get("kld")(y, p), rel=1e-5)
     assert cosine == pytest.approx(metrics.get("cosine")(y, p), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(losses._BY_NAME))
+def test_loss_metrics_are_module_functions_as_in_keras(name):
+    fn = getattr(metrics, name)
+    assert metrics.get(name) is fn and metrics.get(name.upper()) is fn
+    assert fn.__name__ == losses.get(name).__name__
