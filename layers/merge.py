@@ -117,8 +117,14 @@ class _Merge(Layer):
         self._check_count(len(inputs))
         return super()._prepare_inputs(list(inputs))
 
+    def _check_call(self, inputs, mask):
+        """Check the shapes of an eager call (and its masks, when given); returns the output shape."""
+        if mask is not None:
+            self._mask_list(inputs, mask)
+        return self.compute_output_shape([tuple(t.shape) for t in inputs])
+
     def call(self, inputs, mask=None, training=False):
-        self.compute_output_shape([tuple(t.shape) for t in inputs])  # raises on incompatible shapes
+        self._check_call(inputs, mask)
         ndim = max(t.ndim for t in inputs)
         # Keras 2.0: an input of lower rank gets new axes of size 1 after its batch axis
         aligned = [t if t.ndim == ndim else t.reshape(t.shape[:1] + (1,) * (ndim - t.ndim) + t.shape[1:])
@@ -260,7 +266,7 @@ class Concatenate(_Merge):
         return tuple(out)
 
     def call(self, inputs, mask=None, training=False):
-        out_shape = self.compute_output_shape([tuple(t.shape) for t in inputs])
+        out_shape = self._check_call(inputs, mask)
         return mg.concatenate(inputs, axis=self._axis_for(len(out_shape), self._input_shapes))
 
     def compute_mask(self, inputs, mask=None):
@@ -340,7 +346,7 @@ class Dot(_Merge):
         return (batch,) + (tuple(rest) if rest else (1,))
 
     def call(self, inputs, mask=None, training=False):
-        self.compute_output_shape([tuple(t.shape) for t in inputs])
+        self._check_call(inputs, mask)
         x1, x2 = inputs
         a1, a2 = self._axes_for([x1.shape, x2.shape])
         if self.normalize:

@@ -20,7 +20,10 @@ def to_categorical(y, num_classes=None):
             positive integer; no ids and no num_classes.
         TypeError: ids that are not numbers.
     """
-    ids = np.asarray(y)
+    try:
+        ids = np.asarray(y)
+    except ValueError:  # numpy refuses ragged nesting
+        raise ValueError("to_categorical: y must be an array of integer class ids, not a ragged nested list") from None
     if ids.dtype.kind not in "biuf":
         raise TypeError(f"to_categorical: y must hold integer class ids, got dtype {ids.dtype}")
     ids = ids.reshape(-1)
