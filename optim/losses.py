@@ -85,7 +85,7 @@ def _as_target(y_true, y_pred, name):
 def _check_probabilities(y_true, name):
     """Targets of a crossentropy are probabilities: anything outside [0, 1] (or NaN) is a ValueError."""
     data = y_true.data if isinstance(y_true, mg.Tensor) else y_true
-    if data.size and not np.all((data >= 0) & (data <= 1)):
+    if data.size and not (data.min() >= 0 and data.max() <= 1):  # two reductions, no temporaries; NaN fails both
         bad = data[~((data >= 0) & (data <= 1))]
         raise ValueError(f"{name}: y_true must hold probabilities in [0, 1] (0/1 labels or soft targets), found "
                          f"{bad.size} value(s) outside, e.g. {bad.flat[0]!r}")
