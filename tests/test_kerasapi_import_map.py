@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "keras.md")
-TEXT = open(DOC, encoding="utf-8").read()
+with open(DOC, encoding="utf-8") as f:
+    TEXT = f.read()
 
 # Names of the contract that arrive with the models, cells and training work and are not in this build yet; each
 # turns into an unexpected pass (a failure, strict) once it exists, so this set must then lose it.

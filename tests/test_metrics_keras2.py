@@ -167,7 +167,7 @@ def test_keras2_metric_names_in_a_model():
     model = Sequential([Dense(6, activation="softmax", input_shape=(4,))])
     model.compile("sgd", "sparse_categorical_crossentropy",
                   metrics=["acc", "sparse_top_k_categorical_accuracy", "sparse_categorical_accuracy"])
-    loss, acc, top5, sacc = model.evaluate(x, ids, batch_size=20, verbose=0)
+    _, acc, top5, sacc = model.evaluate(x, ids, batch_size=20, verbose=0)
     p = model.predict(x)
     assert acc == sacc == pytest.approx(np.mean(np.argmax(p, -1) == ids))
     assert top5 == pytest.approx(np.mean(reference_top_k(ids, p, 5)))

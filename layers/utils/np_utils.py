@@ -27,10 +27,9 @@ def to_categorical(y, num_classes=None):
     if ids.dtype.kind not in "biuf":
         raise TypeError(f"to_categorical: y must hold integer class ids, got dtype {ids.dtype}")
     ids = ids.reshape(-1)
-    if ids.dtype.kind == "f":
-        if not np.all(np.isfinite(ids) & (ids == np.round(ids))):
-            bad = ids[~(np.isfinite(ids) & (ids == np.round(ids)))][0].item()
-            raise ValueError(f"to_categorical: y must hold integer class ids, found {bad!r}")
+    if ids.dtype.kind == "f" and not np.all(np.isfinite(ids) & (ids == np.round(ids))):
+        bad = ids[~(np.isfinite(ids) & (ids == np.round(ids)))][0].item()
+        raise ValueError(f"to_categorical: y must hold integer class ids, found {bad!r}")
     if ids.size and ids.min() < 0:
         raise ValueError(f"to_categorical: class ids must be >= 0, found {ids.min().item()!r}")
     if num_classes is None:
