@@ -53,10 +53,12 @@ class _Merge(Layer):
     def _shape_list(self, input_shape):
         """The list of input shapes, its length and the batch sizes checked (ValueError naming the layer)."""
         kind = type(self).__name__
-        if not isinstance(input_shape, list) or not all(isinstance(s, tuple) for s in input_shape):
-            got = f"a single input of shape {shape_str(input_shape)}" if isinstance(input_shape, tuple) else \
-                repr(input_shape)
+        if not isinstance(input_shape, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in input_shape):
+            single = isinstance(input_shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer))
+                                                                    for d in input_shape)
+            got = f"a single input of shape {shape_str(tuple(input_shape))}" if single else repr(input_shape)
             raise ValueError(f"a merge layer ({kind} {self.name!r}) should be called on a list of inputs, got {got}")
+        input_shape = [tuple(s) for s in input_shape]
         self._check_count(len(input_shape))
         for s in input_shape:
             if len(s) < 1:

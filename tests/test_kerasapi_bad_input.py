@@ -231,3 +231,20 @@ def test_every_metric_checks_shapes(name):
 def test_metric_lookup():
     raises(ValueError, "Unknown metric 'f2'", metrics.get, "f2")
     raises(TypeError, "metric identifier", metrics.get, 2.5)
+
+
+def test_merge_layer_in_a_sequential_model_is_refused_clearly():
+    from layers import Dense, Sequential
+    model = Sequential([Dense(3, input_shape=(2,))])
+    with pytest.raises(ValueError, match=r"cannot add layer.*should be called on a list of inputs, got a single input"):
+        model.add(merge.Add())
+    assert len(model.layers) == 1
+
+
+def test_merge_shapes_may_be_given_as_lists():
+    assert merge.Add().compute_output_shape([[None, 3], (None, 1)]) == (None, 3)
+    layer = merge.Concatenate()
+    assert layer.compute_output_shape(((2, 3), (2, 4))) == (2, 7)
+    assert layer.input_shape == [(2, 3), (2, 4)] and layer.output_shape == (2, 7)
+    with pytest.raises(AttributeError, match="no known input shape"):
+        merge.Add().input_shape  # noqa: B018 - the property is what is tested
