@@ -182,14 +182,18 @@ def test_lambda_must_return_tensors():
 
 # ============================================================ configs
 
-@pytest.mark.parametrize("layer", [RepeatVector(3, name="rv"), Reshape((-1, 2)), Permute((2, 1)),
-                                   Reshape((4,), input_shape=(2, 2))], ids=lambda layer: type(layer).__name__)
+INPUT_SHAPES = {"rv": (4,), "flat_pairs": (4,), "swap": (3, 4), "flatten_2x2": (2, 2)}  # without the batch axis
+
+
+@pytest.mark.parametrize("layer", [RepeatVector(3, name="rv"), Reshape((-1, 2), name="flat_pairs"),
+                                   Permute((2, 1), name="swap"), Reshape((4,), input_shape=(2, 2), name="flatten_2x2")],
+                         ids=lambda layer: layer.name)
 def test_shape_layer_configs_round_trip(layer):
     config = layer.get_config()
     config = json_of(config)  # JSON-safe: it survives a round trip (tuples become lists)
     again = layers.deserialize(json.loads(json.dumps(layers.serialize(layer))))
     assert type(again) is type(layer) and json_of(again.get_config()) == config
-    x = rng.normal(size=(2, 4)) if isinstance(layer, (RepeatVector, Reshape)) else rng.normal(size=(2, 3, 4))
+    x = rng.normal(size=(2,) + INPUT_SHAPES[layer.name])
     np.testing.assert_array_equal(again(x).data, layer(x).data)
 
 

@@ -47,17 +47,18 @@ def test_attention_pattern_with_dot_permute_lambda_and_concatenate():
     mg.seed(0)
     rng = np.random.default_rng(0)
     steps, features, hidden = 6, 4, 8
-    x = rng.normal(size=(64, steps, features)).astype('float32')
+    x = rng.normal(size=(64, steps, features))
     y = (x[:, :, 0].max(axis=1) > 1.0).astype('float32')[:, None]
 
-    inputs = layers.Input(shape=(steps, features))
-    seq = layers.LSTM(hidden, return_sequences=True)(inputs)
+    # float64 throughout, so that the gradient check below replays the model exactly
+    inputs = layers.Input(shape=(steps, features), dtype='float64')
+    seq = layers.LSTM(hidden, return_sequences=True, dtype='float64')(inputs)
     last = layers.Lambda(lambda t: t[:, -1], output_shape=(hidden,))(seq)
     scores = layers.dot([seq, last], axes=(2, 1))                                   # (None, steps)
     weights = layers.Lambda(lambda t: mg.softmax(t, axis=-1))(scores)
     context = layers.dot([layers.Permute((2, 1))(seq), weights], axes=(2, 1))      # (None, hidden)
     both = layers.concatenate([context, last])
-    out = layers.Dense(1, activation='sigmoid')(layers.Reshape((2 * hidden,))(both))
+    out = layers.Dense(1, activation='sigmoid', dtype='float64')(layers.Reshape((2 * hidden,))(both))
     model = Model(inputs, out)
     assert model.output_shape == (None, 1)
     model.compile('adam', 'binary_crossentropy', metrics=['acc'])
@@ -65,3 +66,4 @@ def test_attention_pattern_with_dot_permute_lambda_and_concatenate():
     assert history.history['loss'][-1] < history.history['loss'][0]
     # gradients through Dot, Permute, Lambda, Concatenate and Reshape in the graph, in float64
     assert mg.gradcheck(lambda t: model(t), [mg.Tensor(x[:2].astype(np.float64), requires_grad=True)])
+    assert mg.gradcheck(lambda *ws: model(x[:2].astype(np.float64)), model.trainable_weights)
