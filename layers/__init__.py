@@ -6,7 +6,16 @@ from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .functional import Input, Model
 from .sequential import Sequential
 from .serialization import deserialize, register, serialize
+from . import preprocessing, utils  # Keras 2.0's keras.preprocessing.sequence and keras.utils
+from . import embeddings, merge
+from .core import Lambda, Permute, RepeatVector, Reshape
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
+                    dot, maximum, minimum, multiply, subtract)
 
 __all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
            "activations", "initializers", "regularizers", "constraints",
-           "serialize", "deserialize", "register"]
+           "serialize", "deserialize", "register",
+           "preprocessing", "utils", "embeddings", "merge",
+           "RepeatVector", "Reshape", "Permute", "Lambda",
+           "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+           "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]

@@ -232,3 +232,331 @@ class TimeDistributed(Layer):
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
+
+
+# ============================================================ Keras 2.0's shape layers and Lambda
+
+def _positive_int(layer, arg, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {arg} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class RepeatVector(Layer):
+    """Repeat each sample's vector ``n`` times: (batch, features) -> (batch, n, features).
+
+    The encoder-decoder pattern of Keras 2.0: an encoder's last output, repeated once per output step, is the
+    input sequence of the decoder.
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = _positive_int("RepeatVector", "n", n)
+
+    def _check_rank(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"layer {self.name!r} (RepeatVector) expects input of ndim=2 (batch, features), found "
+                             f"shape {shape_str(input_shape)}")
+
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        self.input_spec_shape = (None, None)  # any batch and width: there are no weights to fix them
+        self.built = True
+
+    def call(self, inputs, mask=None, training=False):
+        b, f = inputs.shape
+        # adding zeros of shape (1, n, 1) broadcasts each vector along a new time axis; the reverse pass adds up
+        # the n copies' gradients (the broadcast's reduction), so no copy is made by hand
+        return inputs.reshape(b, 1, f) + np.zeros((1, self.n, 1), dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape``: (batch, *s) -> (batch, *target_shape).
+
+    ``target_shape`` excludes the batch axis and may hold one -1, which takes the size that keeps the number of
+    values per sample (``Reshape((-1, 2))`` of (batch, 12) -> (batch, 6, 2)). A sample whose size does not fit
+    raises ValueError, when the graph is built if the input's sizes are known, else at the call.
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, bool):
+            target_shape = (target_shape,)
+        if not isinstance(target_shape, (list, tuple)):
+            raise TypeError(f"Reshape: target_shape must be a tuple of integers, got {target_shape!r}")
+        target = tuple(target_shape)
+        for d in target:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d < 1 and d != -1):
+                raise ValueError(f"Reshape: target_shape entries must be positive integers or one -1, got {target}")
+        if target.count(-1) > 1:
+            raise ValueError(f"Reshape: target_shape may hold only one unknown dimension (-1), got {target}")
+        self.target_shape = tuple(int(d) for d in target)
+
+    def _sample_shape(self, sample_shape):
+        """The output shape of one sample of ``sample_shape`` (without the batch axis; None entries unknown)."""
+        target = self.target_shape
+        known = int(np.prod([d for d in target if d != -1]))
+        if any(d is None for d in sample_shape):  # checked at the call, when the sizes are known
+            return tuple(None if d == -1 else d for d in target)
+        size = int(np.prod(sample_shape))
+        if -1 in target:
+            if size % known:
+                raise ValueError(f"layer {self.name!r} (Reshape): an input sample of shape {shape_str(sample_shape)} "
+                                 f"({size} values) cannot be reshaped to {target}: {size} is not a multiple of "
+                                 f"{known}")
+            return tuple(size // known if d == -1 else d for d in target)
+        if size != known:
+            raise ValueError(f"layer {self.name!r} (Reshape): an input sample of shape {shape_str(sample_shape)} "
+                             f"({size} values) cannot be reshaped to {target} ({known} values); the total size "
+                             "must be unchanged")
+        return target
+
+    def call(self, inputs, mask=None, training=False):
+        shape = inputs.shape
+        return inputs.reshape(shape[:1] + self._sample_shape(shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._sample_shape(tuple(input_shape[1:]))
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """Permute the non-batch axes: ``dims`` is a permutation of 1..k for inputs of ndim k+1 (1-based, the batch
+    axis excluded, as in Keras). ``Permute((2, 1))`` turns (batch, timesteps, features) into
+    (batch, features, timesteps)."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(dims, (list, tuple)) or \
+                any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims):
+            raise TypeError(f"Permute: dims must be a tuple of integers, got {dims!r}")
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(dims)} (the non-batch axes, counted "
+                             f"from 1), got {tuple(dims)}")
+        self.dims = tuple(int(d) for d in dims)
+
+    def _check_rank(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise ValueError(f"layer {self.name!r} (Permute with dims {self.dims}) expects input of "
+                             f"ndim={len(self.dims) + 1}, found shape {shape_str(input_shape)}")
+
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        self.input_spec_shape = (None,) * len(input_shape)
+        self.built = True
+
+    def call(self, inputs, mask=None, training=False):
+        return inputs.transpose((0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+def _takes_argument(fn, name):
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return name in params  # named explicitly, as Keras asks: a **kwargs function is not handed mask/training
+
+
+def _callable_name(fn):
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _json_argument(layer_name, key, value):
+    """A Lambda argument as JSON: numbers, strings, None, lists and dicts as they are; an ndarray as Keras 2
+    writes it, ``{'type': 'ndarray', 'value': [...]}``; anything else is a TypeError naming it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return {"type": "ndarray", "value": value.tolist()}
+    if isinstance(value, (list, tuple)):
+        return [_json_argument(layer_name, key, v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _json_argument(layer_name, key, v) for k, v in value.items()}
+    raise TypeError(f"Lambda layer {layer_name!r}: argument {key!r} of type {type(value).__name__} cannot be "
+                    "written to a config (numbers, strings, None, lists, dicts and arrays can)")
+
+
+class Lambda(Layer):
+    """Wrap a function of Tensors as a layer: ``Lambda(lambda x: x[:, -1])``, ``Lambda(mg.tanh)``.
+
+    Arguments:
+        function: called as ``function(inputs, **arguments)`` (with ``mask=`` / ``training=`` too when it takes
+            them); ``inputs`` is a Tensor, or a list of Tensors when the layer is called on a list. It must
+            return a minigrad Tensor (or a list of them) built with minigrad operations, so that gradients flow.
+        output_shape: the output shape without the batch axis (a tuple), or a function of the input shape
+            (batch axis included) returning the whole output shape. Default: found by calling ``function`` on
+            two small probe inputs (sizes that differ between the probes are reported as None).
+        mask: None (the layer does not support masking, as in Keras 2.0: a masked input raises) or a function
+            ``mask(inputs, input_mask) -> output mask``.
+        arguments: a dict of keyword arguments for ``function``.
+
+    Configs never contain code: ``get_config`` stores each function by its name, and ``from_config`` /
+    ``deserialize`` / ``load_model`` take them from ``custom_objects``, by name (``{'my_fn': my_fn}``) or, for an
+    anonymous function (a lambda), by the layer's name (``{'lambda_1': fn}``; ``'lambda_1.output_shape'`` and
+    ``'lambda_1.mask'`` for the other two). Keras 2's serialised bytecode is never loaded.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
+        if output_shape is not None and not callable(output_shape):
+            if not isinstance(output_shape, (list, tuple)) or any(
+                    d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0)
+                    for d in output_shape):
+                raise TypeError(f"Lambda: output_shape must be a tuple of sizes (without the batch axis; None for "
+                                f"unknown) or a function of the input shape, got {output_shape!r}")
+            output_shape = tuple(None if d is None else int(d) for d in output_shape)
+        if mask is not None and not callable(mask):
+            raise TypeError(f"Lambda: mask must be None or a function (inputs, mask) -> mask, got "
+                            f"{type(mask).__name__}")
+        if arguments is not None and (not isinstance(arguments, dict) or
+                                      not all(isinstance(k, str) for k in arguments)):
+            raise TypeError(f"Lambda: arguments must be a dict of keyword arguments, got {arguments!r:.80}")
+        self.function = function
+        self.output_shape_spec = output_shape
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+        self.supports_masking = mask is not None
+        self._takes_mask = _takes_argument(function, "mask")
+        self._takes_training = _takes_argument(function, "training")
+
+    def call(self, inputs, mask=None, training=False):
+        kwargs = dict(self.arguments)
+        if self._takes_mask:
+            kwargs["mask"] = mask
+        if self._takes_training:
+            kwargs["training"] = training
+        out = self.function(inputs, **kwargs)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        for o in outs:
+            if not isinstance(o, mg.Tensor):
+                raise TypeError(f"Lambda layer {self.name!r}: function {_callable_name(self.function)!r} returned "
+                                f"{type(o).__name__}; it must return a minigrad Tensor (or a list of them) built "
+                                "with minigrad operations, so that gradients flow through it")
+        return list(out) if isinstance(out, tuple) else out
+
+    def compute_mask(self, inputs, mask=None):
+        return None if self.mask is None else self.mask(inputs, mask)
+
+    def compute_output_shape(self, input_shape):
+        spec = self.output_shape_spec
+        if spec is None:
+            return self._probe_output_shape(input_shape)
+        if isinstance(spec, tuple):
+            batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+            return (batch,) + spec
+        shape = spec(input_shape)
+        if isinstance(shape, list) and all(isinstance(s, (list, tuple)) for s in shape):
+            return [tuple(s) for s in shape]
+        if isinstance(shape, (list, tuple)):
+            return tuple(shape)
+        raise ValueError(f"Lambda layer {self.name!r}: the output_shape function must return a shape tuple (or a "
+                         f"list of them), got {shape!r}")
+
+    def _probe_output_shape(self, input_shape):
+        """Call the function on two inputs of ones, unknown sizes set to 2 and then 3; an output size that changes
+        with them is unknown (None)."""
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        runs = []
+        for size in (2, 3):
+            probes = [mg.Tensor(np.ones(tuple(size if d is None else d for d in s), dtype=self.dtype))
+                      for s in shapes]
+            try:
+                with mg.no_grad(), np.errstate(all="ignore"):
+                    out = self.call(probes if isinstance(input_shape, list) else probes[0])
+            except Exception as err:
+                raise ValueError(f"Lambda layer {self.name!r}: could not infer its output shape by calling function "
+                                 f"{_callable_name(self.function)!r} on a probe input of shape "
+                                 f"{[p.shape for p in probes] if len(probes) > 1 else probes[0].shape} "
+                                 f"({type(err).__name__}: {err}); pass output_shape=...") from err
+            runs.append([o.shape for o in out] if isinstance(out, list) else out.shape)
+
+        def merge(a, b):
+            if len(a) != len(b):
+                return tuple(None for _ in a)
+            return tuple(x if x == y else None for x, y in zip(a, b))
+
+        if isinstance(runs[0], list):
+            return [merge(a, b) for a, b in zip(*runs)]
+        return merge(*runs)
+
+    def get_config(self):
+        config = super().get_config()
+        fn = self.function
+        anonymous = _callable_name(fn) == "<lambda>"
+        config.update({"function": _callable_name(fn), "function_type": "lambda" if anonymous else "function",
+                       "arguments": {k: _json_argument(self.name, k, v) for k, v in self.arguments.items()}})
+        spec = self.output_shape_spec
+        if spec is None or isinstance(spec, tuple):
+            config["output_shape"] = None if spec is None else list(spec)
+            config["output_shape_type"] = "raw"
+        else:
+            config["output_shape"] = _callable_name(spec)
+            config["output_shape_type"] = "lambda" if _callable_name(spec) == "<lambda>" else "function"
+        config["mask"] = None if self.mask is None else _callable_name(self.mask)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild a Lambda from ``get_config()`` (or a Keras 2 config), taking its functions from
+        ``custom_objects`` (see the class docstring); a function not found there is a ValueError saying what to
+        pass."""
+        config = dict(config)
+        name = config.get("name") or "lambda"
+        custom = dict(custom_objects or {})
+
+        def resolve(stored, kind, key):
+            if kind == "function" and isinstance(stored, str) and stored in custom:
+                found = custom[stored]
+            elif key in custom:
+                found = custom[key]
+            else:
+                what = f"function {stored!r}" if kind == "function" else "an anonymous function (lambda)"
+                also = (" (its Keras 2 bytecode is never loaded)" if kind == "lambda" and not isinstance(stored, str)
+                        else "")
+                names = f"{{{stored!r}: ...}} or {{{key!r}: ...}}" if kind == "function" else f"{{{key!r}: ...}}"
+                raise ValueError(f"Lambda layer {name!r} uses {what}{also}, which a config does not contain: pass "
+                                 f"it in custom_objects={names}")
+            if not callable(found):
+                raise TypeError(f"Lambda layer {name!r}: custom_objects gave {type(found).__name__} for {key!r}, "
+                                "not a function")
+            return found
+
+        fn_type = config.pop("function_type", "function")
+        if fn_type not in ("function", "lambda"):
+            raise ValueError(f"Lambda layer {name!r}: unknown function_type {fn_type!r}")
+        config["function"] = resolve(config.get("function"), fn_type, name)
+        shape_type = config.pop("output_shape_type", "raw")
+        if shape_type in ("function", "lambda"):
+            config["output_shape"] = resolve(config.get("output_shape"), shape_type, f"{name}.output_shape")
+        elif shape_type != "raw":
+            raise ValueError(f"Lambda layer {name!r}: unknown output_shape_type {shape_type!r}")
+        elif config.get("output_shape") is not None:
+            config["output_shape"] = tuple(config["output_shape"])
+        if config.get("mask") is not None:
+            stored = config["mask"]
+            config["mask"] = resolve(stored, "lambda" if stored == "<lambda>" else "function", f"{name}.mask")
+        arguments = config.get("arguments") or {}
+        config["arguments"] = {k: np.array(v["value"]) if isinstance(v, dict) and v.get("type") == "ndarray" else v
+                               for k, v in arguments.items()}
+        return cls(**config)

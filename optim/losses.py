@@ -7,10 +7,28 @@ Every loss has the form ``loss(y_true, y_pred, ..., reduction='mean') -> Tensor`
 * ``y_true`` is an ndarray or Tensor of the same shape (a target of shape ``y_pred.shape[:-1]`` is accepted
   when ``d == 1``); for ``sparse_categorical_crossentropy`` it holds integer class indices of shape
   ``y_pred.shape[:-1]`` (or with a trailing axis of 1).
-* The per-sample loss reduces the last axis the way Keras 2.0 does (mean for mse, mae and
-  binary_crossentropy; the crossentropy sum over classes for the categorical ones), giving shape
-  ``y_pred.shape[:-1]``; ``reduction='mean'`` (default) then averages it over all samples and timesteps to a
-  scalar, ``'sum'`` adds it up, ``'none'`` returns it as it is (for masks or sample weights).
+* The per-sample loss reduces the last axis the way Keras 2.0 does (a mean for most losses; a sum for the
+  categorical crossentropies and ``kullback_leibler_divergence``; ``categorical_hinge`` takes a sum and a max),
+  giving shape ``y_pred.shape[:-1]``; ``reduction='mean'`` (default) then averages it over all samples and
+  timesteps to a scalar, ``'sum'`` adds it up, ``'none'`` returns it as it is (for masks or sample weights).
+
+The losses and their Keras 2.0 formulas (per sample, ``y`` the target, ``p`` the prediction, ``eps`` = EPSILON,
+means and sums over the last axis):
+
+    mean_squared_error (mse)                  mean((p - y)**2)
+    mean_absolute_error (mae)                 mean(|p - y|)
+    mean_absolute_percentage_error (mape)     100 * mean(|y - p| / clip(|y|, eps, inf))
+    mean_squared_logarithmic_error (msle)     mean((log(clip(p, eps, inf) + 1) - log(clip(y, eps, inf) + 1))**2)
+    hinge                                     mean(max(1 - y p, 0))          labels -1/1, used as given
+    squared_hinge                             mean(max(1 - y p, 0)**2)       labels -1/1, used as given
+    categorical_hinge                         max(0, max((1 - y) p) - sum(y p) + 1)     one-hot y
+    logcosh                                   mean(log(cosh(p - y)))
+    kullback_leibler_divergence (kld)         sum(y' log(y' / p')), y' = clip(y, eps, 1), p' = clip(p, eps, 1)
+    poisson                                   mean(p - y log(p + eps))
+    cosine_proximity (cosine)                 -mean(l2n(y) * l2n(p)), l2n(x) = x / sqrt(max(sum(x**2), 1e-12))
+    binary_crossentropy                       mean(-(y log p + (1 - y) log(1 - p))), p clipped to [eps, 1 - eps]
+    categorical_crossentropy                  -sum(y log p), p rescaled to sum to 1 and clipped
+    sparse_categorical_crossentropy           -log p[y], integer y
 
 Each loss is a composition of minigrad ops, so its gradient comes from the tape.
 
@@ -19,14 +37,20 @@ targets or predictions of exactly 0 or 1 give finite values. With ``from_logits=
 pre-activation logits and use log-softmax / log-sigmoid forms that stay finite and exact for logits of +-1000;
 the model code passes logits whenever the last layer's activation is a softmax or sigmoid.
 """
+import math
+
 import numpy as np
 
 import minigrad as mg
 
-__all__ = ["EPSILON", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "get", "serialize"]
+__all__ = ["EPSILON", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge", "logcosh",
+           "kullback_leibler_divergence", "poisson", "cosine_proximity", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "mse", "mae", "mape", "msle", "kld", "cosine", "get", "serialize"]
 
 EPSILON = 1e-7  # Keras 2.0 K.epsilon(), the clipping margin of its crossentropies
+_LOG2 = math.log(2.)  # a Python float: a numpy float64 would promote float32 losses to float64
 
 
 # ============================================================ argument handling
@@ -56,6 +80,15 @@ def _as_target(y_true, y_pred, name):
     if shape == y_pred.shape[:-1] and y_pred.shape[-1:] == (1,):
         return y_true.reshape(y_pred.shape)
     raise ValueError(f"{name}: y_true has shape {shape} but y_pred has shape {y_pred.shape}; they must match")
+
+
+def _check_probabilities(y_true, name):
+    """Targets of a crossentropy are probabilities: anything outside [0, 1] (or NaN) is a ValueError."""
+    data = y_true.data if isinstance(y_true, mg.Tensor) else y_true
+    if data.size and not (data.min() >= 0 and data.max() <= 1):  # two reductions, no temporaries; NaN fails both
+        bad = data[~((data >= 0) & (data <= 1))]
+        raise ValueError(f"{name}: y_true must hold probabilities in [0, 1] (0/1 labels or soft targets), found "
+                         f"{bad.size} value(s) outside, e.g. {bad.flat[0]!r}")
 
 
 def _reduce(per_sample, reduction, name):
@@ -96,6 +129,104 @@ def mean_absolute_error(y_true, y_pred, reduction="mean"):
     return _reduce(mg.abs(y_pred - y_true).mean(axis=-1), reduction, "mean_absolute_error")
 
 
+def mean_absolute_percentage_error(y_true, y_pred, reduction="mean"):
+    """mean over samples of 100 * mean(|y_true - y_pred| / max(|y_true|, EPSILON), axis=-1). Alias ``mape``.
+
+    The floor on |y_true| (Keras' clip) keeps a zero target finite: its error counts as |y_pred| / EPSILON.
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "mean_absolute_percentage_error")
+    scale = mg.clip(mg.abs(y_true), EPSILON, None)
+    diff = mg.abs((y_true - y_pred) / scale)
+    return _reduce(diff.mean(axis=-1) * 100., reduction, "mean_absolute_percentage_error")
+
+
+def mean_squared_logarithmic_error(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean((log(max(y_pred, EPSILON) + 1) - log(max(y_true, EPSILON) + 1))**2, axis=-1).
+    Alias ``msle``. Values below EPSILON (negative ones included) count as EPSILON, as in Keras."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "mean_squared_logarithmic_error")
+    diff = mg.log(mg.clip(y_pred, EPSILON, None) + 1.) - mg.log(mg.clip(y_true, EPSILON, None) + 1.)
+    return _reduce((diff * diff).mean(axis=-1), reduction, "mean_squared_logarithmic_error")
+
+
+def hinge(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean(max(1 - y_true * y_pred, 0), axis=-1).
+
+    Labels are -1 / 1 and are used as given, as in Keras 2.0 (later Keras versions turn 0/1 labels into -1/1;
+    here a label 0 makes that output's loss the constant 1: convert with ``2 * y - 1``).
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "hinge")
+    return _reduce(mg.maximum(1. - y_true * y_pred, 0.).mean(axis=-1), reduction, "hinge")
+
+
+def squared_hinge(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean(max(1 - y_true * y_pred, 0)**2, axis=-1); labels -1 / 1, used as given (see
+    ``hinge``)."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "squared_hinge")
+    margin = mg.maximum(1. - y_true * y_pred, 0.)
+    return _reduce((margin * margin).mean(axis=-1), reduction, "squared_hinge")
+
+
+def categorical_hinge(y_true, y_pred, reduction="mean"):
+    """mean over samples of max(0, neg - pos + 1) with pos = sum(y_true * y_pred, axis=-1) (the true class's
+    score for one-hot targets) and neg = max((1 - y_true) * y_pred, axis=-1) (the best other class's score)."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "categorical_hinge")
+    pos = (y_true * y_pred).sum(axis=-1)
+    neg = ((1. - y_true) * y_pred).max(axis=-1)
+    return _reduce(mg.maximum(0., neg - pos + 1.), reduction, "categorical_hinge")
+
+
+def logcosh(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean(log(cosh(y_pred - y_true)), axis=-1).
+
+    Computed as x + softplus(-2x) - log(2), the same number without forming cosh, which overflows for |x| > 710
+    (float64; 89 in float32); its derivative is tanh(x).
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "logcosh")
+    x = y_pred - y_true
+    return _reduce((x + mg.softplus(-2. * x) - _LOG2).mean(axis=-1), reduction, "logcosh")
+
+
+def kullback_leibler_divergence(y_true, y_pred, reduction="mean"):
+    """mean over samples of sum(y * log(y / p), axis=-1) with y = clip(y_true, EPSILON, 1) and
+    p = clip(y_pred, EPSILON, 1) (Keras 2.0: the clipping keeps a zero probability finite). Alias ``kld``."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "kullback_leibler_divergence")
+    y = mg.clip(y_true, EPSILON, 1.)
+    p = mg.clip(y_pred, EPSILON, 1.)
+    return _reduce((y * mg.log(y / p)).sum(axis=-1), reduction, "kullback_leibler_divergence")
+
+
+def poisson(y_true, y_pred, reduction="mean"):
+    """mean over samples of mean(y_pred - y_true * log(y_pred + EPSILON), axis=-1): the Poisson negative
+    log-likelihood of counts y_true at rates y_pred, up to a term in y_true alone."""
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "poisson")
+    return _reduce((y_pred - y_true * mg.log(y_pred + EPSILON)).mean(axis=-1), reduction, "poisson")
+
+
+def cosine_proximity(y_true, y_pred, reduction="mean"):
+    """mean over samples of -mean(l2n(y_true) * l2n(y_pred), axis=-1), where l2n(x) = x / sqrt(max(sum(x**2,
+    axis=-1), 1e-12)) (TensorFlow's l2_normalize). Alias ``cosine``.
+
+    Keras 2.0 takes the mean, not the sum, over the last axis: the value is minus the cosine of the angle
+    divided by the number of outputs (later Keras versions' ``cosine_similarity`` is the sum).
+    """
+    y_pred = _as_pred(y_pred)
+    y_true = _as_target(y_true, y_pred, "cosine_proximity")
+    return _reduce(-(_l2_normalize(y_true) * _l2_normalize(y_pred)).mean(axis=-1), reduction, "cosine_proximity")
+
+
+def _l2_normalize(x):
+    # the floor on the squared norm keeps an all-zero row at 0 instead of 0/0
+    return x / mg.sqrt(mg.maximum((x * x).sum(axis=-1, keepdims=True), 1e-12))
+
+
 def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
     """mean over samples of mean(-(y log p + (1 - y) log(1 - p)), axis=-1), as Keras 2.0 (it averages, not
     sums, the last axis).
@@ -108,6 +239,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
     """
     y_pred = _as_pred(y_pred)
     y_true = _as_target(y_true, y_pred, "binary_crossentropy")
+    _check_probabilities(y_true, "binary_crossentropy")
     if from_logits:
         per_elem = _softplus(y_pred) - y_true * y_pred
     else:
@@ -169,12 +301,25 @@ def _log_probs(y_pred):
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence
+cosine = cosine_proximity
 
 # ============================================================ lookup by name
 
 _BY_NAME = {
     "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
     "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error, "mape": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error, "msle": mean_squared_logarithmic_error,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "logcosh": logcosh,
+    "kullback_leibler_divergence": kullback_leibler_divergence, "kld": kullback_leibler_divergence,
+    "poisson": poisson,
+    "cosine_proximity": cosine_proximity, "cosine": cosine_proximity,
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
@@ -185,8 +330,11 @@ def get(identifier):
     """Resolve a loss: a name (see below; case-insensitive) or a callable ``(y_true, y_pred) -> Tensor``,
     returned as is.
 
-    Names: 'mse' / 'mean_squared_error', 'mae' / 'mean_absolute_error', 'binary_crossentropy',
-    'categorical_crossentropy', 'sparse_categorical_crossentropy'.
+    Names (Keras 2.0's, with its short names): 'mean_squared_error' / 'mse', 'mean_absolute_error' / 'mae',
+    'mean_absolute_percentage_error' / 'mape', 'mean_squared_logarithmic_error' / 'msle', 'hinge',
+    'squared_hinge', 'categorical_hinge', 'logcosh', 'kullback_leibler_divergence' / 'kld', 'poisson',
+    'cosine_proximity' / 'cosine', 'binary_crossentropy', 'categorical_crossentropy',
+    'sparse_categorical_crossentropy'.
 
     Raises:
         ValueError: unknown name (the message lists the valid names).

@@ -236,8 +236,9 @@ def test_get():
     custom = lambda y, p: (p * 0).sum()  # noqa: E731
     assert losses.get(custom) is custom
     with pytest.raises(ValueError) as info:
-        losses.get("hinge")
+        losses.get("huber")
     assert "mse" in str(info.value) and "sparse_categorical_crossentropy" in str(info.value)
+    assert "kullback_leibler_divergence" in str(info.value)
 
 
 # ============================================================ metrics
@@ -276,3 +277,183 @@ def test_metric_names_and_lookup():
     with pytest.raises(ValueError) as info:
         metrics.get("f1")
     assert "accuracy" in str(info.value)
+
+
+# ============================================================ the other Keras 2.0 losses
+
+def np_l2n(x):
+    return x / np.sqrt(np.maximum(np.sum(x * x, axis=-1, keepdims=True), 1e-12))
+
+
+# Keras 2.0's formulas, written in numpy as its keras/losses.py writes them (per sample: shape y.shape[:-1])
+KERAS2_FORMULAS = {
+    "mean_absolute_percentage_error":
+        lambda y, p: 100. * np.mean(np.abs((y - p) / np.clip(np.abs(y), EPS, None)), axis=-1),
+    "mean_squared_logarithmic_error":
+        lambda y, p: np.mean((np.log(np.clip(p, EPS, None) + 1.) - np.log(np.clip(y, EPS, None) + 1.)) ** 2, axis=-1),
+    "squared_hinge": lambda y, p: np.mean(np.maximum(1. - y * p, 0.) ** 2, axis=-1),
+    "hinge": lambda y, p: np.mean(np.maximum(1. - y * p, 0.), axis=-1),
+    "categorical_hinge":
+        lambda y, p: np.maximum(0., np.max((1. - y) * p, axis=-1) - np.sum(y * p, axis=-1) + 1.),
+    "logcosh": lambda y, p: np.mean(np.log((np.exp(p - y) + np.exp(-(p - y))) / 2), axis=-1),
+    "kullback_leibler_divergence":
+        lambda y, p: np.sum(np.clip(y, EPS, 1) * np.log(np.clip(y, EPS, 1) / np.clip(p, EPS, 1)), axis=-1),
+    "poisson": lambda y, p: np.mean(p - y * np.log(p + EPS), axis=-1),
+    "cosine_proximity": lambda y, p: -np.mean(np_l2n(y) * np_l2n(p), axis=-1),
+}
+SHORT_NAMES = {"mape": "mean_absolute_percentage_error", "msle": "mean_squared_logarithmic_error",
+               "kld": "kullback_leibler_divergence", "cosine": "cosine_proximity",
+               "MAPE": "mean_absolute_percentage_error", "MSLE": "mean_squared_logarithmic_error",
+               "KLD": "kullback_leibler_divergence", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
+
+
+def targets_and_predictions(name, shape, gen):
+    """Inputs in each loss's natural domain: labels -1/1 for the hinges, one-hot for categorical_hinge,
+    probability rows for kld, positive rates and counts for poisson."""
+    if name in ("hinge", "squared_hinge"):
+        return gen.choice([-1., 1.], size=shape), gen.normal(size=shape)
+    if name == "categorical_hinge":
+        return one_hot(gen.integers(0, shape[-1], size=shape[:-1]), shape[-1]), gen.normal(size=shape)
+    if name == "kullback_leibler_divergence":
+        return np_softmax(gen.normal(size=shape)), np_softmax(gen.normal(size=shape))
+    if name == "poisson":
+        return gen.poisson(2., size=shape).astype(float), gen.uniform(0.1, 4., size=shape)
+    if name == "mean_squared_logarithmic_error":
+        return gen.uniform(0., 5., size=shape), gen.uniform(0., 5., size=shape)
+    return gen.normal(size=shape), gen.normal(size=shape)
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMULAS))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_keras2_losses_match_their_formulas(name, shape):
+    y, p = targets_and_predictions(name, shape, rng)
+    fn = losses.get(name)
+    assert fn.__name__ == name
+    want = KERAS2_FORMULAS[name](y, p)
+    per = fn(y, T(p), reduction="none")
+    assert per.shape == shape[:-1]
+    np.testing.assert_allclose(per.data, want, rtol=1e-12, atol=1e-12)
+    assert value(fn(y, T(p))) == pytest.approx(np.mean(want), rel=1e-12, abs=1e-12)
+    assert value(fn(y, T(p), reduction="sum")) == pytest.approx(np.sum(want), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("short, name", sorted(SHORT_NAMES.items()))
+def test_short_names(short, name):
+    assert losses.get(short) is getattr(losses, name)
+    assert losses.serialize(losses.get(short)) == name
+    if short.islower():
+        assert getattr(losses, short) is getattr(losses, name)
+
+
+def test_hand_computed_values():
+    # one sample each, worked out by hand from the Keras 2.0 definitions
+    assert value(losses.hinge(np.array([[1., -1.]]), T([[0.5, 0.5]]))) == pytest.approx((0.5 + 1.5) / 2)
+    assert value(losses.squared_hinge(np.array([[1., -1.]]), T([[0.5, 0.5]]))) == pytest.approx((0.25 + 2.25) / 2)
+    # true class scores 1, best other class 2: max(0, 2 - 1 + 1) = 2
+    assert value(losses.categorical_hinge(np.array([[0., 1., 0.]]), T([[2., 1., -3.]]))) == pytest.approx(2.)
+    assert value(losses.cosine_proximity(np.array([[3., 4.]]), T([[6., 8.]]))) == pytest.approx(-0.5)
+    assert value(losses.cosine_proximity(np.array([[1., 0.]]), T([[0., 2.]]))) == pytest.approx(0.)
+    assert value(losses.mape(np.array([[2., -4.]]), T([[1., -5.]]))) == pytest.approx(100 * (0.5 + 0.25) / 2)
+    assert value(losses.poisson(np.array([[2.]]), T([[np.e]]))) == pytest.approx(np.e - 2 * np.log(np.e + EPS))
+    assert value(losses.kld(np.array([[0.5, 0.5]]), T([[0.25, 0.75]]))) == \
+        pytest.approx(0.5 * np.log(2) + 0.5 * np.log(2 / 3))
+    assert value(losses.logcosh(np.array([[0.]]), T([[1.]]))) == pytest.approx(np.log(np.cosh(1.)))
+    assert value(losses.msle(np.array([[np.e - 1]]), T([[0.]]))) == pytest.approx((np.log(1 + EPS) - 1.) ** 2)
+
+
+def test_keras2_losses_stay_finite_at_their_edges():
+    # zero targets (mape), zero and negative predictions (msle, kld), an all-zero row (cosine), huge errors (logcosh)
+    assert value(losses.mape(np.zeros((1, 2)), T([[1e-3, 0.]]))) == pytest.approx(100 * 1e-3 / EPS / 2)
+    assert np.isfinite(value(losses.msle(np.ones((1, 2)), T([[-5., 0.]]))))
+    assert np.isfinite(value(losses.kld(np.array([[1., 0.]]), T([[0., 1.]]))))
+    zero = T(np.zeros((1, 3)), grad=True)
+    out = losses.cosine_proximity(np.ones((1, 3)), zero)
+    assert value(out) == 0.
+    out.backward()
+    assert np.all(np.isfinite(zero.grad))
+    big = T([[1000., -1000.]], grad=True)
+    out = losses.logcosh(np.zeros((1, 2)), big)
+    assert value(out) == pytest.approx(1000. - np.log(2.))  # log(cosh(x)) = |x| - log 2 for large |x|
+    out.backward()
+    np.testing.assert_allclose(big.grad, [[0.5, -0.5]])  # tanh(+-1000) / 2
+    f32 = mg.Tensor(np.array([[100., -100.]], dtype=np.float32))
+    assert np.isfinite(float(losses.logcosh(np.zeros((1, 2)), f32).data))  # cosh(100) overflows float32
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMULAS))
+def test_keras2_losses_keep_float32(name):
+    y, p = targets_and_predictions(name, (3, 4), rng)
+    t = mg.Tensor(p.astype(np.float32), requires_grad=True)
+    out = losses.get(name)(y.astype(np.float32), t)
+    assert out.dtype == np.float32
+    out.backward()
+    assert t.grad.dtype == np.float32
+
+
+def away_from_kinks(name, y, p):
+    """Move predictions off the points where a loss is not differentiable, so that central differences apply:
+    the hinge margin 1 - y p = 0, categorical_hinge's max ties and zero margin, kld's clip at 1."""
+    if name in ("hinge", "squared_hinge"):
+        margin = 1. - y * p
+        p = np.where(np.abs(margin) < 0.05, p + 0.1 * y, p)
+    if name == "categorical_hinge":
+        p = p + np.arange(p.shape[-1]) * 0.01  # no ties in the max over the other classes
+    if name == "kullback_leibler_divergence":
+        p = np.minimum(p, 0.99)
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMULAS))
+@given(shape=st.sampled_from([(1, 1), (3, 2), (2, 3, 4), (1, 2, 2, 3)]), seed=st.integers(0, 2 ** 16))
+def test_keras2_losses_gradcheck(name, shape, seed):
+    gen = np.random.default_rng(seed)
+    y, p = targets_and_predictions(name, shape, gen)
+    if name == "mean_absolute_percentage_error":
+        # targets away from 0, where dividing by |y| makes the loss so large that central differences lose
+        # their digits to rounding; predictions away from the kink at p = y
+        y = gen.choice([-1, 1], size=shape) * gen.uniform(0.5, 2., size=shape)
+        p = y + gen.choice([-1, 1], size=shape) * gen.uniform(0.1, 1., size=shape)
+    if name == "mean_squared_logarithmic_error":
+        p = gen.uniform(0.1, 5., size=shape)  # away from the clip at EPSILON
+    p = away_from_kinks(name, y, p)
+    fn = losses.get(name)
+    assert gradcheck(fn, y, p)
+    per_sample_weights = gen.random(shape[:-1])
+    assert mg.gradcheck(lambda t: (fn(y, t, reduction="none") * per_sample_weights).sum(), [T(p, grad=True)],
+                        eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_binary_crossentropy_rejects_targets_outside_0_1():
+    p = T(rng.uniform(0.1, 0.9, size=(3, 2)))
+    for bad in ([[0., 1.], [2., 0.], [1., 1.]], [[-1., 1.], [0., 0.], [1., 1.]], [[np.nan, 1.], [0., 0.], [1., 1.]]):
+        with pytest.raises(ValueError, match=r"binary_crossentropy.*\[0, 1\]"):
+            losses.binary_crossentropy(np.array(bad), p)
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            losses.binary_crossentropy(T(bad), p, from_logits=True)
+    soft = rng.random((3, 2))
+    assert np.isfinite(value(losses.binary_crossentropy(soft, p)))  # soft targets are fine
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMULAS))
+def test_keras2_losses_check_target_shapes(name):
+    with pytest.raises(ValueError, match="shape"):
+        losses.get(name)(np.ones((4, 2)), T(rng.random((4, 3))))
+    with pytest.raises(ValueError, match="reduction"):
+        losses.get(name)(np.ones((4, 3)), T(rng.random((4, 3))), reduction="avg")
+    y, p = targets_and_predictions(name, (4, 1), rng)
+    np.testing.assert_allclose(losses.get(name)(y[:, 0], T(p), reduction="none").data,
+                               losses.get(name)(y, T(p), reduction="none").data)  # (batch,) vs (batch, 1)
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMULAS))
+def test_keras2_losses_train_a_model(name):
+    from layers import Dense, Sequential
+    mg.seed(0)
+    y, _ = targets_and_predictions(name, (16, 3), np.random.default_rng(1))
+    x = np.random.default_rng(2).normal(size=(16, 4)).astype("float32")
+    activation = {"kullback_leibler_divergence": "softmax", "poisson": "softplus"}.get(name, "linear")
+    model = Sequential([Dense(3, activation=activation, input_shape=(4,))])
+    model.compile("adam", name, metrics=[name])
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 3 and np.all(np.isfinite(history.history["loss"]))
+    np.testing.assert_allclose(history.history[name], history.history["loss"], rtol=1e-5)
