@@ -6,7 +6,8 @@ from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .functional import Input, Model
 from .sequential import Sequential
 from .serialization import deserialize, register, serialize
+from .models import load_model, model_from_config, model_from_json
 
 __all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
            "activations", "initializers", "regularizers", "constraints",
-           "serialize", "deserialize", "register"]
+           "serialize", "deserialize", "register", "load_model", "model_from_json", "model_from_config"]
