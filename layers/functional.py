@@ -182,6 +182,12 @@ class Model(TrainingMixin, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
+    def batch_input_shape(self):
+        """The input shape (batch axis first) of a one-input model, so it can start a Sequential model; None for
+        several inputs."""
+        return tuple(self.inputs[0].shape) if len(self.inputs) == 1 else None
+
+    @property
     def output_shape(self):
         """The output shape(s), batch axis included: a tuple, or a list of tuples with several outputs."""
         shapes = [t.shape for t in self.outputs]
