@@ -55,9 +55,17 @@ def _bytes_list(names):
     return np.array([n.encode("utf8") for n in names], dtype="S") if names else np.zeros((0,), dtype="S1")
 
 
+def keras_weight_order(layer):
+    """``layer``'s weights in the order Keras lists them (``trainable_weights + non_trainable_weights``): the
+    same as ``layer.weights`` except in a nested model with frozen layers, whose trainable weights come first."""
+    trainable = layer.trainable_weights
+    ids = {id(w) for w in trainable}
+    return list(trainable) + [w for w in layer.weights if id(w) not in ids]
+
+
 def _weight_names(layer):
     names, used = [], set()
-    for j, w in enumerate(layer.weights):
+    for j, w in enumerate(keras_weight_order(layer)):
         name = f"{w.name or f'{layer.name}/param_{j}'}:0"
         while name in used:  # one name twice: keep the datasets distinct
             name = name[:-2] + f"_{j}:0"
@@ -75,7 +83,7 @@ def write_weights_group(group, layers):
         g = group.create_group(layer.name)
         names = _weight_names(layer)
         g.attrs["weight_names"] = _bytes_list(names)
-        for name, w in zip(names, layer.weights):
+        for name, w in zip(names, keras_weight_order(layer)):
             g.create_dataset(name, data=np.asarray(w.data))
 
 
@@ -215,19 +223,22 @@ def weight_updates(path, f, model):
             raise ValueError(f"weight file {path!r} holds weights for {len(saved)} layers "
                              f"({[n for n, _ in saved]}), but the model has {len(targets)} layers with weights "
                              f"({[layer.name for layer in targets]})")
-        pairs = [(layer, saving.preprocess_weights_for_loading(layer, arrays, version, backend), name)
-                 for layer, (name, arrays) in zip(targets, saved)]
+        pairs = [(layer, arrays, name, version, backend) for layer, (name, arrays) in zip(targets, saved)]
     elif "layers" in f:
-        pairs = [(layer, saving.preprocess_weights_for_loading(layer, arrays), None)
-                 for layer, arrays in _keras3_layers(path, f, model)]
+        pairs = [(layer, arrays, None, None, None) for layer, arrays in _keras3_layers(path, f, model)]
     else:
         raise ValueError(f"{path!r} is an HDF5 file without Keras weights (no 'layer_names' attribute, "
                          "'model_weights' or 'layers' group)")
     weights, values = [], []
-    for layer, arrays, name in pairs:
+    for layer, arrays, name, version, backend in pairs:
+        try:
+            arrays = saving.preprocess_weights_for_loading(layer, arrays, version, backend)
+        except ValueError as e:
+            raise ValueError(f"weight file {path!r}: {e}") from None
         where = f"layer {layer.name!r}" + (f" (saved as {name!r})" if name and name != layer.name else "")
-        values += checked_weight_values(layer.weights, arrays, f"weight file {path!r}: {where}")
-        weights += layer.weights
+        order = keras_weight_order(layer)
+        values += checked_weight_values(order, arrays, f"weight file {path!r}: {where}")
+        weights += order
     return weights, values
 
 

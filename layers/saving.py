@@ -349,7 +349,8 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None, 
     arrays ``[W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o]`` become ``[kernel, recurrent_kernel,
     bias]`` with the gates in the order i, f, c, o; GRU: 9 arrays ``[W_z, U_z, b_z, W_r, U_r, b_r, W_h, U_h,
     b_h]`` become the fused z, r, h layout; Bidirectional (each half), TimeDistributed (the wrapped layer) and
-    nested models (trainable weights first, then the others, sublayer by sublayer) are converted recursively.
+    nested models (trainable weights first, then the others, sublayer by sublayer, each slice as long as the
+    sublayer's weight list here, as Keras 2.0 did) are converted recursively.
 
     Any version: the recurrent layouts of later Keras are converted or refused with a clear message: a cuDNN
     LSTM's bias (8 units: input and recurrent halves, summed) and kernels, a cuDNN GRU's (6 units) into
@@ -373,6 +374,7 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None, 
             weights = [np.concatenate([weights[k], weights[k + 6], weights[k + 3], weights[k + 9]], axis=-1)
                        for k in range(3)]
         elif hasattr(layer, "layers") and hasattr(layer, "call_with_masks"):
+            # Keras lists a model's weights trainable first; each sublayer's slice is converted on its own
             converted = []
             for part in ("trainable", "other"):
                 for sub in layer.layers:
