@@ -309,10 +309,7 @@ def npz_weight_updates(model, path, arrays):
                                  f"and dtype {arr.dtype}, the record says {tuple(spec['shape'])}")
             targets.append(w)
             values.append(arr)
-    try:
-        return targets, checked_weight_values(targets, values, f"weight file {path!r}")
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"weight file {path!r} is corrupt: {e}") from None
+    return targets, checked_weight_values(targets, values, f"weight file {path!r} is corrupt")
 
 
 def load_weights(model, path):
