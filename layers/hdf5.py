@@ -25,7 +25,6 @@ All arrays are read and checked (count, shapes, values fitting the weights' dtyp
 set; writes are atomic (see ``layers.saving.atomic_write``).
 """
 import json
-import os
 import warnings
 
 import numpy as np

@@ -7,18 +7,17 @@ Every layer class defined in this package is registered under its class name whe
 or cell joins with the ``register`` decorator, or is named for one call in ``custom_objects``
 (``{'MyCell': MyCell}``), which takes precedence over the registry.
 
-A layer's ``get_config()`` lists its constructor arguments (initializers, regularizers, constraints and activations
-serialised by name and config; nested layers by ``serialize``); ``Layer.from_config(config, custom_objects)``
-inverts it, by default as ``cls(**config)``. Wrappers and containers override ``from_config`` to rebuild their
-nested layers with ``deserialize``.
+A layer's ``get_config()`` lists its constructor arguments, JSON-safe: activations, initializers, regularizers and
+constraints through ``serialize_object`` (a built-in by name or ``{'class_name', 'config'}``, a user's function by
+its name, a user's object with ``get_config`` by class name and config), nested layers by ``serialize``.
+``Layer.from_config(config, custom_objects)`` inverts it, by default as ``cls(**resolve_objects(config,
+custom_objects))``: the user's names are looked up in ``custom_objects``. Wrappers and containers override
+``from_config`` to rebuild their nested layers with ``deserialize``. Configs nested deeper than ``MAX_DEPTH`` are
+refused as malformed.
 """
 
-import numbers
-
-import numpy as np
-
 __all__ = ["register", "registered", "get_class", "serialize", "deserialize", "serialize_object",
-           "resolve_objects", "MAX_DEPTH"]
+           "resolve_objects", "check_depth", "MAX_DEPTH"]
 
 #: How deeply configs may nest (layers in wrappers in models ...): deeper is refused as malformed, long before
 #: Python's recursion limit.
@@ -160,17 +159,3 @@ def resolve_objects(config, custom_objects=None):
             inner = dict(value.get("config") or {})
             config[key] = cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
     return config
-
-
-def to_json_safe(value):
-    """``value`` with tuples as lists and numpy scalars as Python numbers (what ``json.loads(json.dumps(...))``
-    gives back): the form a config takes after a trip through a file."""
-    if isinstance(value, dict):
-        return {k: to_json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, numbers.Number) and not isinstance(value, (bool, int, float)):
-        return float(value)
-    return value

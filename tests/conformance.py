@@ -192,7 +192,7 @@ def _roundtrip(spec, rebuild):
     model = _model_of(spec, layer, x)
     want = model.predict(x)
     other = rebuild(model)
-    assert [type(l) for l in other.layers] == [type(l) for l in model.layers]
+    assert [type(layer) for layer in other.layers] == [type(layer) for layer in model.layers]
     for got, saved in zip(other.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(got, saved)
     _assert_same(other.predict(x), want, "the rebuilt model")
@@ -213,10 +213,14 @@ def check_save(spec):
         suffixes.append(".h5")
     except ImportError:
         pass
+    def save_and_load(model, path):
+        model.save(path)
+        return layers.load_model(path)
+
     with tempfile.TemporaryDirectory() as d:
         for suffix in suffixes:
-            _roundtrip(spec, lambda model: (model.save(os.path.join(d, "model" + suffix)),
-                                            layers.load_model(os.path.join(d, "model" + suffix)))[1])
+            path = os.path.join(d, "model" + suffix)
+            _roundtrip(spec, lambda model, path=path: save_and_load(model, path))
 
 
 _CHECKS = {"call": check_call, "symbolic": check_symbolic, "functional": check_functional,
