@@ -296,9 +296,10 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"layer {self.name!r}: `trainable` must be True or False, got {value!r}")
+            raise ValueError(f"layer {getattr(self, 'name', type(self).__name__)!r}: `trainable` must be True or "
+                             f"False, got {value!r}")
         self._trainable = bool(value)
-        for w in self._weights:
+        for w in self.__dict__.get("_weights", ()):  # also before Layer.__init__ ran (a subclass setting it first)
             w.requires_grad = self._trainable and getattr(w, "trainable", True)
 
     # ------------------------------------------------------------ weights

@@ -157,10 +157,23 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...). ``data_format='channels_first'`` (later Keras 2) flattens as if
+    the channel axis (axis 1) were last, so the result matches a channels-last layout."""
+
+    def __init__(self, data_format=None, **kwargs):
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten: `data_format` must be None, 'channels_last' or 'channels_first', got "
+                             f"{data_format!r}")
+        super().__init__(**kwargs)
+        self.data_format = data_format
 
     def call(self, inputs, mask=None, training=False):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = mg.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
         return inputs.reshape(inputs.shape[0], -1)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]

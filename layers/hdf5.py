@@ -423,8 +423,8 @@ def load_model(path, custom_objects=None, compile=True):
             try:
                 models.compile_from_config(model, training, custom_objects)
             except (ValueError, TypeError, KeyError) as e:
-                raise ValueError(f"model file {path!r}: cannot compile the model with its saved settings: {e}") \
-                    from e
+                raise ValueError(f"model file {path!r}: cannot compile the model with its saved settings ({e}); "
+                                 "pass compile=False to load it uncompiled") from e
             optimizer_state = _optimizer_state_from_file(path, f, model)
         return model, weights, values, states, optimizer_state
 

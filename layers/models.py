@@ -145,10 +145,15 @@ def make_optimizer(config, custom_objects=None):
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) \
             or not isinstance(config.get("config", {}), dict):
         raise ValueError(f"malformed optimizer config {config!r:.200}")
+    settings = dict(config.get("config", {}))
     cls = (custom_objects or {}).get(config["class_name"])
     if cls is not None:
-        return cls.from_config(dict(config.get("config", {})))
-    return optimizers_module.get({"class_name": config["class_name"], "config": dict(config.get("config", {}))})
+        return cls.from_config(settings)
+    # later Keras 2 releases store a 'name' and Adam's 'amsgrad' switch; off, it is the rule implemented here
+    settings.pop("name", None)
+    if settings.pop("amsgrad", False):
+        raise ValueError(f"the saved {config['class_name']} uses AMSGrad, which this project does not implement")
+    return optimizers_module.get({"class_name": config["class_name"], "config": settings})
 
 
 def compile_from_config(model, config, custom_objects=None):
@@ -300,7 +305,8 @@ def load_model(path, custom_objects=None, compile=True):
         try:
             compile_from_config(model, record["training_config"], custom_objects)
         except (ValueError, TypeError, KeyError) as e:
-            raise ValueError(f"model file {path!r}: cannot compile the model with its saved settings: {e}") from e
+            raise ValueError(f"model file {path!r}: cannot compile the model with its saved settings ({e}); pass "
+                             "compile=False to load it uncompiled") from e
         if record.get("optimizer_state") is not None:
             optimizer_state = _read_optimizer_state(path, record["optimizer_state"], arrays, len(model.weights))
     # everything is read and checked: now set

@@ -201,16 +201,21 @@ def test_bad_files_raise_and_change_nothing(tmp_path, damage):
     assert _same(target.get_weights(), before)
 
 
-def test_keras_2_model_file_with_optimizer_weights(tmp_path):
-    """A model file in Keras 2.0.8's layout: config, weights, training config, Adam's [iterations, m..., v...]."""
+@pytest.mark.parametrize("release", ["2.0.8", "2.2.4"])
+def test_keras_2_model_file_with_optimizer_weights(tmp_path, release):
+    """A model file in Keras 2's layout: config, weights, training config, Adam's [iterations, m..., v...]."""
     source = _randomise(Sequential([Dense(3, input_shape=(2,), name="dense_1"), Dense(1, name="dense_2")]))
     path = tmp_path / "keras_model.h5"
-    config = {"class_name": "Sequential", "config": [
-        {"class_name": "Dense", "config": {"name": "dense_1", "units": 3, "batch_input_shape": [None, 2],
-                                           "activation": "linear", "trainable": True}},
-        {"class_name": "Dense", "config": {"name": "dense_2", "units": 1, "activation": "linear"}}]}
-    training = {"optimizer_config": {"class_name": "Adam", "config": {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999,
-                                                                      "decay": 0.0, "epsilon": 1e-08}},
+    dense = [{"class_name": "Dense", "config": {"name": "dense_1", "units": 3, "batch_input_shape": [None, 2],
+                                                "activation": "linear", "trainable": True}},
+             {"class_name": "Dense", "config": {"name": "dense_2", "units": 1, "activation": "linear"}}]
+    adam = {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "decay": 0.0, "epsilon": 1e-08}
+    if release == "2.0.8":  # a Sequential config was a bare list
+        config = {"class_name": "Sequential", "config": dense}
+    else:
+        config = {"class_name": "Sequential", "config": {"name": "sequential_1", "layers": dense}}
+        adam["amsgrad"] = False
+    training = {"optimizer_config": {"class_name": "Adam", "config": adam},
                 "loss": "mean_squared_error", "metrics": [], "sample_weight_mode": None, "loss_weights": None}
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = b"2.0.8"
@@ -234,6 +239,13 @@ def test_keras_2_model_file_with_optimizer_weights(tmp_path):
     assert _same(model.get_weights(), source.get_weights())
     assert model.optimizer.lr == 0.01 and model.optimizer.iterations == 7
     np.testing.assert_array_equal(model.optimizer.get_state(model.weights[2])["v"], vs[2])
+    if release == "2.2.4":
+        training["optimizer_config"]["config"]["amsgrad"] = True
+        with h5py.File(path, "a") as f:
+            f.attrs["training_config"] = json.dumps(training).encode()
+        with pytest.raises(ValueError, match="AMSGrad.*compile=False"):
+            load_model(path)
+        assert load_model(path, compile=False).optimizer is None
 
 
 def test_our_model_file_keeps_the_exact_optimizer_state(tmp_path):

@@ -27,6 +27,7 @@ case("Dense-3d-float64", Dense, dict(units=2, use_bias=False, dtype="float64"), 
 case("Activation", Activation, dict(activation="softsign"), (2, 3, 4))
 case("Dropout", Dropout, dict(rate=0.3, noise_shape=(None, 1, 4), seed=7), (2, 3, 4))
 case("Flatten", Flatten, {}, (2, 3, 4))
+case("Flatten-channels_first", Flatten, dict(data_format="channels_first"), (2, 3, 4))
 case("Masking", Masking, dict(mask_value=0.5), (2, 3, 4), mask_value=0.5)
 case("Embedding", Embedding, dict(input_dim=12, output_dim=4, embeddings_initializer="glorot_normal",
                                   embeddings_regularizer=regularizers.l1_l2(0.01, 0.02),
