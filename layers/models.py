@@ -177,18 +177,17 @@ def stateful_layers(model):
     found, stack = [], [("", model)]
     while stack:
         path, obj = stack.pop(0)
-        states = getattr(obj, "states", None)
-        if obj is not model and getattr(obj, "stateful", False) and isinstance(states, list) and states \
-                and all(s is not None for s in states):
-            found.append((path.strip("/"), obj))
-            continue
         children = []
         if hasattr(obj, "layers") and hasattr(obj, "call_with_masks"):
             children = [(f"{path}/{i}", sub) for i, sub in enumerate(obj.layers)]
-        for attr in ("layer", "forward_layer", "backward_layer"):
+        for attr in ("layer", "forward_layer", "backward_layer"):  # wrappers: their layers hold the states
             sub = getattr(obj, attr, None)
             if sub is not None and hasattr(sub, "weights"):
                 children.append((f"{path}/{attr}", sub))
+        states = getattr(obj, "states", None)
+        if not children and getattr(obj, "stateful", False) and isinstance(states, list) and states \
+                and all(s is not None for s in states):
+            found.append((path.strip("/"), obj))
         stack.extend(children)
     return found
 

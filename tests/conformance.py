@@ -41,24 +41,33 @@ class Spec:
     def __init__(self, make, kwargs=None, input_shape=None, vocab=None, input_data=None, expected_shape=None,
                  multi_output=False, sequential=True, mask_value=None):
         self.make, self.kwargs = make, dict(kwargs or {})
-        self.input_shape, self.vocab = tuple(input_shape), vocab
+        # a list of shapes: a layer called on a list of inputs (a merge layer)
+        self.multi_input = isinstance(input_shape, list)
+        self.input_shape = [tuple(s) for s in input_shape] if self.multi_input else tuple(input_shape)
+        self.vocab = vocab
         self.input_data, self.expected_shape = input_data, expected_shape
         self.multi_output = multi_output   # the layer returns a list (return_state=True)
-        self.sequential = sequential and not multi_output
+        self.sequential = sequential and not multi_output and not self.multi_input
         self.mask_value = mask_value       # some timesteps of the data take this value (Masking)
 
     def layer(self, **extra):
         return self.make(**{**self.kwargs, **extra})
 
     def data(self):
+        """The input: an array, or a list of arrays for a multi-input layer."""
         if self.input_data is not None:
-            return np.asarray(self.input_data)
-        rng = np.random.default_rng(0)
+            return [np.asarray(a) for a in self.input_data] if self.multi_input else np.asarray(self.input_data)
+        if self.multi_input:
+            return [self._array(shape, seed) for seed, shape in enumerate(self.input_shape)]
+        return self._array(self.input_shape, 0)
+
+    def _array(self, shape, seed):
+        rng = np.random.default_rng(seed)
         if self.vocab is not None:
-            x = rng.integers(0, self.vocab, self.input_shape)
+            x = rng.integers(0, self.vocab, shape)
             x[:, :1] = 0  # a padded step, for layers that mask id 0
             return x
-        x = rng.standard_normal(self.input_shape).astype(np.float32)
+        x = rng.standard_normal(shape).astype(np.float32)
         if self.mask_value is not None:
             x[:, :1] = self.mask_value
         return x
@@ -82,8 +91,15 @@ def _shapes_match(found, expected):
     return len(found) == len(expected) and all(e is None or f is None or e == f for f, e in zip(found, expected))
 
 
+def _shape(x):
+    return [a.shape for a in x] if isinstance(x, list) else x.shape
+
+
 def _symbolic_input(spec, x):
+    """An Input per input array (a list for a multi-input layer)."""
     dtype = "int32" if spec.vocab is not None else "float32"
+    if isinstance(x, list):
+        return [Input(batch_shape=(None,) + a.shape[1:], dtype=dtype) for a in x]
     return Input(batch_shape=(None,) + x.shape[1:], dtype=dtype)
 
 
@@ -106,7 +122,7 @@ def check_call(spec):
     out = layer(x)
     items = out if isinstance(out, list) else [out]
     assert all(isinstance(o, mg.Tensor) for o in items), f"the call returned {type(out).__name__}"
-    shape = layer.compute_output_shape(x.shape)
+    shape = layer.compute_output_shape(_shape(x))
     shapes = shape if isinstance(shape, list) else [shape]
     assert isinstance(out, list) == isinstance(shape, list) == spec.multi_output
     for o, s in zip(items, shapes):
@@ -126,7 +142,7 @@ def check_symbolic(spec):
     x = spec.data()
     inp = _symbolic_input(spec, x)
     out = layer(inp)
-    shape = layer.compute_output_shape(inp.shape)
+    shape = layer.compute_output_shape(_shape(inp))
     outs = out if isinstance(out, list) else [out]
     shapes = shape if isinstance(shape, list) else [shape]
     assert [tuple(o.shape) for o in outs] == [tuple(s) for s in shapes]

@@ -8,8 +8,8 @@ import pytest
 
 import layers
 from conformance import CHECKS, Spec, run_check
-from layers import (GRU, LSTM, Activation, Dense, Dropout, Embedding, Flatten, Input, Masking, Model, Sequential,
-                    SimpleRNN, TimeDistributed, constraints, initializers, regularizers, serialization)
+from layers import (GRU, LSTM, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, Masking, Model,
+                    Sequential, SimpleRNN, TimeDistributed, constraints, initializers, regularizers, serialization)
 
 CASES = {}
 
@@ -69,8 +69,9 @@ XFAIL = {
     ("SimpleRNN", "config"): _RECURRENT_CONFIG,
 }
 
-# Registered classes that are not sequence/feature layers to call on their own.
-NOT_STANDALONE = {"Layer", "Recurrent", "InputLayer"}
+# Registered classes that are not layers to call on their own: bases, Input's layer, and the recurrent cells (one
+# step, ``call(inputs, states)``), which are tested inside an RNN case.
+NOT_STANDALONE = {"Layer", "Recurrent", "InputLayer", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"}
 
 
 def _params():
@@ -92,6 +93,33 @@ def test_every_layer_class_has_a_case():
     own = {n for n, cls in serialization.registered().items() if cls.__module__.split(".")[0] == "layers"}
     missing = sorted(own - covered - NOT_STANDALONE)
     assert not missing, f"layer classes without a conformance case in tests/test_layer_conformance.py: {missing}"
+
+
+class Sum(Layer):
+    """A layer on a list of inputs (as the merge layers are), to check the harness handles such layers."""
+    supports_masking = True
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, inputs, mask=None, training=False):
+        return (inputs[0] + inputs[1]) * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_harness_handles_layers_on_lists_of_inputs(check):
+    serialization.register(Sum)
+    try:
+        run_check(Spec(Sum, dict(scale=0.5), [(2, 3), (2, 3)]), check)
+    finally:
+        serialization._REGISTRY.pop("Sum")
 
 
 def test_harness_catches_a_lossy_config():
