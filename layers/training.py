@@ -264,7 +264,8 @@ class TrainingMixin:
             w.data = new
 
     def save_weights(self, filepath, overwrite=True):
-        """Write every layer's weights to exactly ``filepath`` (an .npz file), atomically. See layers.saving."""
+        """Write every layer's weights to exactly ``filepath``, atomically: an .npz file, or Keras 2's HDF5 layout
+        for a path ending in .h5/.hdf5 (needs h5py). See layers.saving."""
         from . import saving
         saving.save_weights(self, filepath, overwrite=overwrite)
 
@@ -283,8 +284,9 @@ class TrainingMixin:
         return models.model_to_json(self, **kwargs)
 
     def load_weights(self, filepath):
-        """Load weights written by ``save_weights``; the architecture is checked first, and any mismatch or a
-        bad file raises and leaves the model unchanged. See layers.saving."""
+        """Load weights written by ``save_weights`` or ``save`` (or an HDF5 file of Keras 1, 2 or 3, matched layer
+        by layer in order); the architecture is checked first, and any mismatch or a bad file raises and leaves
+        the model unchanged. See layers.saving."""
         from . import saving
         saving.load_weights(self, filepath)
 
