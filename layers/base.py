@@ -383,13 +383,14 @@ class Layer:
         """Keras 2.0's conditional losses. ``get_losses_for(None)``: the penalties that depend on no input (the
         weight penalties); ``get_losses_for(inputs)``: the activity penalties of this layer's call on ``inputs``
         (the same object the layer was called on: an array, Tensor or symbolic tensor, after the model ran), or
-        [] if it was not called on them recently."""
+        [] if it was not called on them recently (the last few calls are remembered; calls with
+        ``training=True``, one per batch in ``fit``, are not)."""
         if inputs is None:
             return self.weight_losses
         entry = self._losses_by_input.get(id(inputs))
         return list(entry[1]) if entry is not None and entry[0] is inputs else []
 
-    _LOSSES_KEPT = 16  # calls whose activity penalties get_losses_for can still answer for
+    _LOSSES_KEPT = 8  # calls whose activity penalties get_losses_for can still answer for
 
     def _note_losses_for(self, inputs, penalties):
         book = self.__dict__.setdefault("_losses_by_input", collections.OrderedDict())
@@ -488,7 +489,8 @@ class Layer:
         self.check_input_shape(shape)
         out = self.call(x, *args, mask=mask, **kwargs)
         self._record_activity(out)
-        if self.activity_regularizer is not None:
+        if self.activity_regularizer is not None and not kwargs.get("training"):
+            # not while training: each penalty keeps its call's graph alive, and fit makes one call per batch
             self._note_losses_for(inputs, self._activity_losses)
         return out
 
