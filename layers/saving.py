@@ -160,6 +160,10 @@ def read_npz(path, what="weight file"):
         raise ValueError(f"{what} {path!r} is corrupt or truncated: {e}") from e
     if not hasattr(archive, "files"):
         raise ValueError(f"{what} {path!r} is corrupt: it is a single .npy array, not an archive")
+    if {"config.json", "metadata.json"} <= set(archive.files):
+        archive.close()
+        raise ValueError(f"{path!r} is a Keras 3 '.keras' archive, which is not read here: in Keras 3, save the "
+                         "weights with model.save_weights('name.weights.h5') and load that file")
     out = {}
     try:
         with archive:

@@ -187,6 +187,11 @@ def _saved(tmp_path, name="m.npz"):
         return model, {k: f[k] for k in f.files}
 
 
+def _add_member(path, name):
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(name, "{}")
+
+
 def _write(path, arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)
@@ -203,8 +208,9 @@ DAMAGES = {
     "empty": lambda p, a: p.write_bytes(b""),
     "garbage": lambda p, a: p.write_bytes(b"\x00garbage" * 50),
     "truncated": lambda p, a: p.write_bytes(p.read_bytes()[:200]),
-    "single npy": lambda p, a: np.save(open(p, "wb"), np.ones(3)),
-    "text member": lambda p, a: zipfile.ZipFile(p, "a").writestr("notes.txt", "hello"),
+    "single npy": lambda p, a: np.save(str(p), np.ones(3)) or os.replace(str(p) + ".npy", p),
+    "text member": lambda p, a: _add_member(p, "notes.txt"),
+    "keras 3 archive": lambda p, a: [_add_member(p, name) for name in ("config.json", "metadata.json")],
     "pickled member": lambda p, a: _write(p, {**a, "evil": np.array([object()], dtype=object)}),
     "record not text": lambda p, a: _write(p, {**a, "__model__": np.ones(3)}),
     "record not json": lambda p, a: _write(p, {**a, "__model__": np.array("{nope")}),
