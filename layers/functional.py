@@ -125,6 +125,9 @@ class Model(TrainingMixin, Layer):
         self._layers = []
         for node in self._nodes:
             if not any(node.layer is seen for seen in self._layers):
+                if any(node.layer.name == seen.name for seen in self._layers):
+                    raise ValueError(f"two different layers of the model are named {node.layer.name!r}; layer names "
+                                     "must be unique within a model (they key its configs and weight files)")
                 self._layers.append(node.layer)
         self.dtype = np.dtype(self.outputs[0].dtype)
         self.built = True
@@ -179,6 +182,12 @@ class Model(TrainingMixin, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
+    def batch_input_shape(self):
+        """The input shape (batch axis first) of a one-input model, so it can start a Sequential model; None for
+        several inputs."""
+        return tuple(self.inputs[0].shape) if len(self.inputs) == 1 else None
+
+    @property
     def output_shape(self):
         """The output shape(s), batch axis included: a tuple, or a list of tuples with several outputs."""
         shapes = [t.shape for t in self.outputs]
@@ -189,10 +198,6 @@ class Model(TrainingMixin, Layer):
 
     # ------------------------------------------------------------ the Layer side (a model nested in a graph)
     @property
-    def trainable_weights(self):
-        return super().trainable_weights if self.trainable else []
-
-    @property
     def losses(self):
         """Weight penalties (each shared weight once: ``weights`` lists it once) and the activity penalties of
         every layer call of the latest run (a shared layer's calls each count)."""
@@ -201,6 +206,9 @@ class Model(TrainingMixin, Layer):
 
     def _maybe_build(self, shape):
         pass  # a Model is built by construction
+
+    def check_declared_shape(self, shapes):
+        self.check_input_shape(shapes)
 
     def check_input_shape(self, shapes):
         """Check symbolic input shape(s) (a tuple, or a list of tuples) against this model's Inputs."""
@@ -347,3 +355,202 @@ class Model(TrainingMixin, Layer):
         trainable = int(sum(w.size for w in self.trainable_weights))
         print_summary(rows, ["Layer (type)", "Output Shape", "Param #", "Connected to"], line_length or 116,
                       positions or [.3, .63, .72, 1.], trainable, self.count_params() - trainable, print_fn or print)
+
+    # ------------------------------------------------------------ configs
+    def get_config(self):
+        """Keras 2's functional config: ``{'name', 'layers', 'input_layers', 'output_layers'}``.
+
+        ``layers``: one entry per layer, ``{'name', 'class_name', 'config', 'inbound_nodes'}``; each inbound node
+        (one call of the layer) is a list of ``[layer name, node index, tensor index, call kwargs]``, one per
+        tensor it read: its inputs, then its ``initial_state`` tensors (Keras 2.0.8 lists them as extra inputs).
+        Node indices count a layer's calls within this model; a nested model's count from 1, as in Keras, where
+        node 0 of a model is its own graph. ``input_layers``/``output_layers``: ``[layer name, node index,
+        tensor index]`` per model input/output. Concrete ``initial_state`` arrays are kept in the call kwargs.
+        """
+        index = {}   # node.id -> the node's index among its layer's calls in this model
+        counts = {}
+        for node in self._nodes:
+            k = counts.get(id(node.layer), 0)
+            counts[id(node.layer)] = k + 1
+            index[node.id] = k + (1 if _is_model(node.layer) else 0)
+        entries = []
+        for layer in self._layers:
+            inbound = []
+            for node in self._nodes:
+                if node.layer is not layer or not node.inputs:
+                    continue
+                if node.args:
+                    raise ValueError(f"layer {layer.name!r} was called with positional arguments {node.args!r} "
+                                     "besides its input; a model config keeps keyword arguments only")
+                kwargs = _encode_kwargs(layer, node.kwargs)
+                inbound.append([[t.layer.name, index[t.node.id], t.index, kwargs] for t in node.parents])
+            entries.append({"name": layer.name, "class_name": type(layer).__name__, "config": layer.get_config(),
+                            "inbound_nodes": inbound})
+        config = {"name": self.name, "layers": entries,
+                  "input_layers": [[t.layer.name, index[t.node.id], t.index] for t in self.inputs],
+                  "output_layers": [[t.layer.name, index[t.node.id], t.index] for t in self.outputs]}
+        if not self.trainable:
+            config["trainable"] = False
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild a model from ``get_config()``'s output (or a Keras 2 functional config): every layer from its
+        config (``custom_objects`` names the user's classes and functions), then every recorded call, in an
+        order where each call's inputs exist, so shared layers, nested models and ``initial_state`` edges come
+        back as they were. Fresh weights. Raises ValueError for a malformed config."""
+        return _model_from_config(cls, config, custom_objects)
+
+
+def _is_model(layer):
+    return hasattr(layer, "call_with_masks")
+
+
+_ARRAY_TAG = "__ndarray__"
+
+
+def _encode_kwargs(layer, kwargs):
+    """A node's call kwargs, JSON-safe: arrays (concrete initial states) as ``{'__ndarray__': nested list,
+    'dtype': name}``."""
+    out = {}
+    for key, value in kwargs.items():
+        if key == "initial_state":
+            value = [{_ARRAY_TAG: np.asarray(v).tolist(), "dtype": np.asarray(v).dtype.name} for v in value]
+        elif not (value is None or isinstance(value, (bool, int, float, str))):
+            raise ValueError(f"layer {layer.name!r} was called with {key}={value!r}, which a model config cannot "
+                             "hold (only numbers, strings, booleans, None and initial_state arrays)")
+        out[key] = value
+    return out
+
+
+def _decode_kwargs(kwargs, where):
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"malformed model config: {where}: call kwargs must be a dict, got {kwargs!r:.200}")
+    out = dict(kwargs)
+    states = out.get("initial_state")
+    if states is not None:
+        if not isinstance(states, list):
+            raise ValueError(f"malformed model config: {where}: initial_state must be a list of arrays")
+        arrays = []
+        for s in states:
+            if not isinstance(s, dict) or _ARRAY_TAG not in s:
+                raise ValueError(f"malformed model config: {where}: initial_state entries must be "
+                                 f"{{'{_ARRAY_TAG}': [...], 'dtype': ...}}")
+            try:
+                arr = np.array(s[_ARRAY_TAG], dtype=np.dtype(s.get("dtype", "float32")))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"malformed model config: {where}: bad initial_state array ({e})") from None
+            if arr.dtype.kind != "f":
+                raise ValueError(f"malformed model config: {where}: initial_state arrays must be floating")
+            arrays.append(arr)
+        out["initial_state"] = arrays
+    return out
+
+
+def _model_from_config(cls, config, custom_objects):
+    from . import serialization
+
+    def bad(what):
+        return ValueError(f"malformed model config: {what}")
+
+    if not isinstance(config, dict):
+        raise bad(f"expected a dict {{'name', 'layers', 'input_layers', 'output_layers'}}, got {config!r:.200}")
+    serialization.check_depth(config)
+    entries = config.get("layers")
+    if not isinstance(entries, list) or not entries:
+        raise bad("'layers' must be a non-empty list")
+    for key in ("input_layers", "output_layers"):
+        refs = config.get(key)
+        if not isinstance(refs, list) or not refs or not all(_is_ref(r) for r in refs):
+            raise bad(f"{key!r} must be a non-empty list of [layer name, node index, tensor index]")
+
+    created, outputs, pending = {}, {}, []  # outputs[(layer name, node index)] = that call's output tensors
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+            raise bad(f"layers[{i}] must be a dict with 'class_name', 'config' and 'inbound_nodes'")
+        layer_config = entry.get("config")
+        name = entry.get("name", layer_config.get("name") if isinstance(layer_config, dict) else None)
+        if not isinstance(name, str):
+            raise bad(f"layers[{i}] has no name")
+        if name in created:
+            raise bad(f"two layers are named {name!r}")
+        if entry["class_name"] == "InputLayer":
+            shape, dtype, _ = graph.input_layer_args(layer_config)
+            t = graph.make_input(shape, dtype, name)
+            created[name] = t.layer
+            outputs[(name, 0)] = [t]
+            continue
+        layer = serialization.deserialize({"class_name": entry["class_name"], "config": layer_config},
+                                          custom_objects=custom_objects)
+        created[name] = layer
+        nodes = entry.get("inbound_nodes", [])
+        if not isinstance(nodes, list):
+            raise bad(f"layer {name!r}: 'inbound_nodes' must be a list")
+        calls = []
+        for j, node in enumerate(nodes):
+            if not isinstance(node, list) or not node or not all(
+                    isinstance(r, list) and len(r) in (3, 4) and _is_ref(r[:3]) for r in node):
+                raise bad(f"layer {name!r}: inbound node {j} must be a list of [layer name, node index, tensor index, "
+                          "kwargs]")
+            calls.append(node)
+        pending.append([name, layer, calls, 1 if _is_model(layer) else 0])
+
+    # Run the calls in an order where every input exists: each pass makes every call it can (a layer's calls in
+    # their recorded order), until none is left or a pass makes none (a reference that never resolves).
+    while any(p[2] for p in pending):
+        progress = False
+        for item in pending:
+            name, layer, calls, next_index = item
+            while calls:
+                refs = calls[0]
+                tensors = [_resolve(outputs, created, r) for r in refs]
+                if any(t is None for t in tensors):
+                    break
+                kwargs = _decode_kwargs(refs[0][3] if len(refs[0]) == 4 else {}, f"layer {name!r}")
+                if len(tensors) > 1 and graph.state_names(layer):
+                    out = layer(tensors[0], initial_state=tensors[1:], **kwargs)
+                elif len(tensors) == 1:
+                    out = layer(tensors[0], **kwargs)
+                else:
+                    out = layer(tensors, **kwargs)
+                outputs[(name, next_index)] = list(out) if isinstance(out, (list, tuple)) else [out]
+                calls.pop(0)
+                next_index += 1
+                item[3] = next_index
+                progress = True
+        if not progress:
+            stuck = [(p[0], p[2][0]) for p in pending if p[2]]
+            raise bad(f"the calls of {', '.join(repr(n) for n, _ in stuck)} read tensors that no layer call makes "
+                      f"(first unresolved: {stuck[0][1]!r:.200})")
+
+    def lookup(ref, key):
+        t = _resolve(outputs, created, ref)
+        if t is None:
+            raise bad(f"{key} refers to {ref!r}, which no layer call makes")
+        return t
+
+    inputs = [lookup(r, "input_layers") for r in config["input_layers"]]
+    outs = [lookup(r, "output_layers") for r in config["output_layers"]]
+    model = cls(inputs=inputs if len(inputs) > 1 else inputs[0], outputs=outs if len(outs) > 1 else outs[0],
+                name=config.get("name"))
+    order = {name: i for i, name in enumerate(created)}
+    if set(order) == {layer.name for layer in model._layers}:
+        model._layers.sort(key=lambda layer: order[layer.name])  # the saved order is the weights' order
+    model.trainable = config.get("trainable", True)
+    return model
+
+
+def _is_ref(ref):
+    return (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str)
+            and all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in ref[1:]))
+
+
+def _resolve(outputs, created, ref):
+    """The tensor a ``[layer name, node index, tensor index]`` reference names, or None if not made (yet)."""
+    made = outputs.get((ref[0], ref[1]))
+    if made is None:
+        return None
+    if ref[2] >= len(made):
+        raise ValueError(f"malformed model config: {ref!r} asks for output {ref[2]} of a call with {len(made)} "
+                         "output(s)")
+    return made[ref[2]]

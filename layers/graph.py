@@ -91,6 +91,42 @@ class InputLayer(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def get_config(self):
+        """Keras 2's InputLayer config: ``{'batch_input_shape', 'dtype', 'sparse', 'name'}``."""
+        return {"batch_input_shape": tuple(self.batch_input_shape), "dtype": self.input_dtype.name,
+                "sparse": False, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """An InputLayer alone (``Model.from_config`` makes Inputs with ``make_input``, which also gives the
+        symbolic tensor). Reads Keras 2's ``batch_input_shape`` and Keras 3's ``batch_shape``."""
+        shape, dtype, name = input_layer_args(config)
+        return cls(shape, dtype, name=name)
+
+
+def input_layer_args(config):
+    """(batch_shape, dtype, name) from an InputLayer config (Keras 2 or 3 spelling); ValueError if malformed."""
+    if not isinstance(config, dict):
+        raise ValueError(f"an InputLayer config is a dict, got {config!r:.200}")
+    shape = config.get("batch_input_shape", config.get("batch_shape"))
+    if not isinstance(shape, (list, tuple)) or not shape or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape):
+        raise ValueError(f"InputLayer config: batch_input_shape must be a list of positive integers and None, got "
+                         f"{shape!r:.200}")
+    if config.get("sparse"):
+        raise ValueError("InputLayer config: sparse inputs are not supported")
+    dtype = config.get("dtype") or "float32"
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"InputLayer config: unknown dtype {config.get('dtype')!r}") from None
+    if dtype.kind not in "fiub":
+        raise ValueError(f"InputLayer config: dtype must be numeric, got {dtype}")
+    name = config.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"InputLayer config: name must be a string, got {name!r}")
+    return tuple(shape), dtype.name, name
+
 
 def make_input(batch_shape, dtype="float32", name=None):
     """A fresh InputLayer and its SymbolicTensor of shape ``batch_shape`` (batch axis included)."""
@@ -177,8 +213,9 @@ def call_symbolic(layer, inputs, *args, **kwargs):
     """Record ``layer(inputs, *args, **kwargs)`` as a graph node and return its symbolic output(s).
 
     Builds the layer from the symbolic shape and checks the shapes now (raising ValueError naming the layer, the
-    expected and the found shape). Returns a SymbolicTensor, or a list of them when the layer returns a list
-    (``return_state=True``).
+    expected and the found shape). ``initial_state`` is a list of symbolic tensors (edges of the graph) or of
+    concrete arrays/Tensors (constants of the graph, as Keras 2.0.4+ accepts), not a mix. Returns a
+    SymbolicTensor, or a list of them when the layer returns a list (``return_state=True``).
     """
     if kwargs.get("mask") is not None:
         raise TypeError(f"layer {layer.name!r}: in a functional graph a mask travels with its tensor (from "
@@ -188,8 +225,13 @@ def call_symbolic(layer, inputs, *args, **kwargs):
     xs, input_is_list = _as_symbolic_list(layer, inputs, "the input")
     if not xs:
         raise ValueError(f"layer {layer.name!r} was called on an empty list of inputs")
+    constant_states = None
     if states is not None:
-        states, _ = _as_symbolic_list(layer, states, "initial_state")
+        items = list(states) if isinstance(states, (list, tuple)) else [states]
+        if items and not any(isinstance(s, SymbolicTensor) for s in items):
+            constant_states, states = [_constant_state(layer, i, s) for i, s in enumerate(items)], None
+        else:
+            states, _ = _as_symbolic_list(layer, states, "initial_state")
     shape_arg = [t.shape for t in xs] if input_is_list else xs[0].shape
 
     def context(err):
@@ -198,12 +240,18 @@ def call_symbolic(layer, inputs, *args, **kwargs):
         built = f" (built for input shape {shape_str(spec)})" if spec is not None else ""
         return type(err)(f"{err} [graph construction: layer {layer.name!r}{built} called on {found}]")
 
-    if states is not None:  # before building: a wrong call must not build the layer for the wrong shapes
-        _check_states(layer, xs[0].shape, states)
+    # before building: a wrong call must not build the layer for the wrong shapes
+    if states is not None:
+        _check_states(layer, xs[0].shape, [s.shape for s in states], [s.name for s in states])
+    if constant_states is not None:
+        _check_states(layer, xs[0].shape, [s.shape for s in constant_states],
+                      [f"array {i}" for i in range(len(constant_states))])
     try:
         # A list-input layer is built and checked on its first input, as the eager Layer.__call__ does; a
-        # nested Model checks every input itself.
+        # nested model checks every input itself.
         first = shape_arg if hasattr(layer, "output_mask_flags") else xs[0].shape
+        if layer.batch_input_shape is not None and not hasattr(layer, "output_mask_flags"):
+            layer.check_declared_shape(first)
         layer._maybe_build(first)
         layer.check_input_shape(first)
         out_shape = layer.compute_output_shape(shape_arg)
@@ -212,6 +260,8 @@ def call_symbolic(layer, inputs, *args, **kwargs):
     output_is_list = isinstance(out_shape, list)
     shapes = out_shape if output_is_list else [out_shape]
     flags = mask_flags(layer, xs, [t.has_mask for t in xs], input_is_list, len(shapes), output_is_list)
+    if constant_states is not None:
+        kwargs["initial_state"] = constant_states
     node = Node(layer, xs, input_is_list, states, args, kwargs)  # after every check: a failed call leaves no node
     out_dtype = layer.dtype.name
     node.outputs = [SymbolicTensor(s, out_dtype, node, i, name=f"{layer.name}[{node.node_index}][{i}]",
@@ -220,21 +270,59 @@ def call_symbolic(layer, inputs, *args, **kwargs):
     return list(node.outputs) if output_is_list else node.outputs[0]
 
 
-def _check_states(layer, input_shape, states):
-    """Keras 2.0's state_spec check: n states, each of shape (batch, units)."""
+def _constant_state(layer, i, value):
+    """A concrete initial state of a graph node: a float ndarray (a copy, so later changes to the caller's array
+    do not change the graph)."""
+    data = value.data if isinstance(value, mg.Tensor) else value
+    try:
+        arr = np.array(data)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"layer {layer.name!r}: initial_state[{i}] is not an array ({e})") from None
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"layer {layer.name!r}: initial_state[{i}] must be a numeric array, got dtype {arr.dtype}")
+    return arr.astype(layer.dtype)
+
+
+def state_names(layer):
+    """The names of a layer's states (``initial_state`` takes one tensor per name), or None if it has none."""
     names = getattr(layer, "state_names", None)
+    if names:
+        return list(names)
+    size = getattr(layer, "state_size", None)
+    if size is None:
+        size = getattr(getattr(layer, "cell", None), "state_size", None)
+    if size is None:
+        return None
+    sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+    return [f"state {i}" for i in range(len(sizes))]
+
+
+def _state_sizes(layer, n):
+    size = getattr(layer, "state_size", None)
+    if size is None:
+        size = getattr(getattr(layer, "cell", None), "state_size", None)
+    if size is not None:
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+        if len(sizes) == n:
+            return sizes
+    return [getattr(layer, "units", None)] * n
+
+
+def _check_states(layer, input_shape, shapes, labels):
+    """Keras 2.0's state_spec check: one state per state of the layer, each of shape (batch, units)."""
+    names = state_names(layer)
     if not names:
         raise TypeError(f"layer {layer.name!r} ({type(layer).__name__}) has no states, so it takes no initial_state")
-    if len(states) != len(names):
+    if len(shapes) != len(names):
         raise ValueError(f"layer {layer.name!r} has {len(names)} state(s) ({', '.join(names)}) but was passed "
-                         f"{len(states)} initial state(s)")
-    want = (input_shape[0], layer.units)
-    for i, s in enumerate(states):
-        ok = len(s.shape) == 2 and s.shape[1] == layer.units and \
-            (want[0] is None or s.shape[0] is None or s.shape[0] == want[0])
+                         f"{len(shapes)} initial state(s)")
+    for i, (shape, size, label) in enumerate(zip(shapes, _state_sizes(layer, len(names)), labels)):
+        want = (input_shape[0], size)
+        ok = len(shape) == 2 and (size is None or shape[1] == size) and \
+            (want[0] is None or shape[0] is None or shape[0] == want[0])
         if not ok:
             raise ValueError(f"initial state {i} ({names[i]}) is incompatible with layer {layer.name!r}: expected "
-                             f"shape {shape_str(want)}, found shape {shape_str(s.shape)} ({s.name})")
+                             f"shape {shape_str(want)}, found shape {shape_str(shape)} ({label})")
 
 
 # ------------------------------------------------------------ graph traversal and execution
@@ -292,7 +380,7 @@ def run_graph(nodes, feeds, training=False, logit_nodes=None):
                 kwargs["mask"] = m
             out = layer(x, *node.args, **kwargs)
             mask = layer.compute_mask(x, m)
-            penalties = layer._activity_losses  # read now: a shared layer's next call replaces them
+            penalties = layer.activity_losses  # read now: a shared layer's next call replaces them
         outs = list(out) if node.output_is_list else [out]
         if node.output_is_list:
             masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(outs)
@@ -303,8 +391,10 @@ def run_graph(nodes, feeds, training=False, logit_nodes=None):
             outs = [activation(outs[0])]
             if getattr(layer, "activity_regularizer", None) is not None:
                 layer._record_activity(outs[0])  # Keras penalises the activations, not the logits
-                penalties = layer._activity_losses
+                penalties = layer.activity_losses
         activity.extend(penalties)
+        if penalties and not node.input_is_list:
+            layer._note_losses_for(node.inputs[0], penalties)  # get_losses_for(the symbolic input)
         for t, v, mk in zip(node.outputs, outs, masks):
             values[id(t)] = (v, mk)
     return values, activity

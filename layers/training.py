@@ -38,7 +38,7 @@ from optim import metrics as metrics_module
 from optim import optimizers as optimizers_module
 
 from . import activations
-from .base import shape_str
+from .base import checked_weight_values, shape_str
 
 __all__ = ["TrainingMixin", "logit_activation", "print_summary"]
 
@@ -219,7 +219,10 @@ class TrainingMixin:
 
     @property
     def trainable_weights(self):
-        """The weights the optimizer updates: those of trainable layers that require grad, each once."""
+        """The weights the optimizer updates: those of trainable layers, each once (none if the model itself is
+        frozen, ``model.trainable = False``)."""
+        if not getattr(self, "trainable", True):
+            return []
         seen, out = set(), []
         for layer in self.layers:
             for w in layer.trainable_weights:
@@ -249,36 +252,41 @@ class TrainingMixin:
         return [w.data.copy() for w in self.weights]
 
     def set_weights(self, weights):
-        """Set all weights from a list of ndarrays in ``get_weights`` order.
+        """Set all weights from a list of arrays (or Tensors) in ``get_weights`` order.
 
-        The count and every shape are checked before any weight changes, so a bad list raises ValueError and
-        leaves the model as it was. Values are cast to each weight's dtype.
+        Everything is checked before any weight changes (count, shapes, real numeric values that fit each
+        weight's dtype), so a bad list raises and leaves the model as it was. Values are cast to each weight's
+        dtype.
         """
         targets = self.weights
-        weights = list(weights)
-        if len(weights) != len(targets):
-            raise ValueError(f"model {getattr(self, 'name', '')!r} has {len(targets)} weights, but "
-                             f"set_weights got a list of {len(weights)}")
-        arrays = []
-        for i, (w, new) in enumerate(zip(targets, weights)):
-            new = np.asarray(new.data if isinstance(new, mg.Tensor) else new)
-            if new.dtype.kind not in "fiub":
-                raise ValueError(f"weight {i} ({w.name}) must be a numeric array, got dtype {new.dtype}")
-            if new.shape != w.shape:
-                raise ValueError(f"weight {i} ({w.name}) has shape {w.shape}, but the provided array has shape "
-                                 f"{new.shape}")
-            arrays.append(new)
+        arrays = checked_weight_values(targets, weights, f"model {getattr(self, 'name', '')!r}")
         for w, new in zip(targets, arrays):
-            w.data = np.array(new, dtype=w.dtype)
+            w.data = new
 
     def save_weights(self, filepath, overwrite=True):
-        """Write every layer's weights to exactly ``filepath`` (an .npz file), atomically. See layers.saving."""
+        """Write every layer's weights to exactly ``filepath``, atomically: an .npz file, or Keras 2's HDF5 layout
+        for a path ending in .h5/.hdf5 (needs h5py). See layers.saving."""
         from . import saving
         saving.save_weights(self, filepath, overwrite=overwrite)
 
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Write the whole model to exactly ``filepath``, atomically: architecture, weights, compile settings and
+        the optimizer's state (so ``fit`` after ``layers.load_model`` continues exactly). A path ending in ``.h5``
+        or ``.hdf5`` gets Keras 2's HDF5 model layout (needs h5py); any other path an ``.npz`` archive read
+        without pickle. See ``layers.models``."""
+        from . import models
+        models.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string ``{'class_name', 'config', ...}``; ``layers.model_from_json``
+        rebuilds the model from it (fresh weights). ``kwargs`` go to ``json.dumps`` (e.g. ``indent=2``)."""
+        from . import models
+        return models.model_to_json(self, **kwargs)
+
     def load_weights(self, filepath):
-        """Load weights written by ``save_weights``; the architecture is checked first, and any mismatch or a
-        bad file raises and leaves the model unchanged. See layers.saving."""
+        """Load weights written by ``save_weights`` or ``save`` (or an HDF5 file of Keras 1, 2 or 3, matched layer
+        by layer in order); the architecture is checked first, and any mismatch or a bad file raises and leaves
+        the model unchanged. See layers.saving."""
         from . import saving
         saving.load_weights(self, filepath)
 

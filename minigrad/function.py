@@ -166,7 +166,7 @@ def _result(data, node, index):
     part in the graph (``node``) only if it is floating-point."""
     t = _new_tensor(Tensor)
     t.data = data if type(data) is np.ndarray else np.asarray(data)
-    t.grad = t.name = t.constraint = t.regularizer = None
+    t.grad = t.name = None
     t._index = index
     if node is not None and t.data.dtype.kind == "f":
         t.requires_grad, t._node = True, node

@@ -105,8 +105,7 @@ class Tensor:
     data: ndarray of any shape; float32 and float64 are kept as given, Python floats become float64, integers stay
     integers (data that needs no gradient, such as token ids).
     """
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "name", "constraint", "regularizer",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "name", "__weakref__")
     __array_priority__ = 1000  # so ``ndarray op Tensor`` defers to Tensor's reflected operators
     # numpy ufuncs refuse Tensors (``np.tanh(t)`` raises TypeError) instead of silently dropping the graph, and
     # ``ndarray op Tensor`` defers to Tensor's reflected operators; np.asarray(t) gives the data (``__array__``).
@@ -121,8 +120,6 @@ class Tensor:
         self._node = None       # the Node that produced this Tensor (None for leaves)
         self._index = 0         # which output of that Node this is
         self.name = name
-        self.constraint = None  # optional ndarray -> ndarray projection, applied by optimizers after an update
-        self.regularizer = None
 
     # ---- array-like attributes ----
     shape = property(lambda self: self.data.shape)

@@ -268,7 +268,9 @@ class ModelCheckpoint(Callback):
         verbose: 1 prints a line per save (or per skipped save).
         save_best_only: save only when the monitored value improves on the best so far (a fixed filepath is
             then always the best model).
-        save_weights_only: True (default) calls ``model.save_weights(path)``; False calls ``model.save(path)``.
+        save_weights_only: True (default) calls ``model.save_weights(path)``; False calls ``model.save(path)``:
+            the whole model (architecture, weights, compile settings, optimizer state), which
+            ``layers.load_model`` reads back to resume training exactly.
         mode: 'min', 'max' or 'auto' (maximise if 'acc' is in the name, else minimise).
         period: epochs between checkpoints.
     """

@@ -230,6 +230,89 @@ class Optimizer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
+    # ------------------------------------------------------------ saving and restoring the state
+
+    #: The names of the per-parameter state arrays this optimizer keeps (its update rule's accumulators).
+    slot_names = ()
+    #: The names of the optimizer-wide state values besides ``iterations`` (floats), e.g. Nadam's schedule.
+    shared_state_names = ()
+
+    def state_dict(self, params):
+        """The training state for ``params`` (the list ``step`` receives), keyed by position, not by identity,
+        so it can be stored and later loaded into another set of parameters of the same shapes::
+
+            {'class_name': 'Adam', 'iterations': 12, 'shared': {},
+             'slots': [{'m': ndarray, 'v': ndarray}, {...}, ...]}   # one dict per param, in params order
+
+        ``slots[i]`` is empty for a parameter that has not been updated yet. The arrays are copies.
+        Hyperparameters are not included: they are ``get_config()``.
+        """
+        params = list(params)
+        return {"class_name": type(self).__name__, "iterations": int(self.iterations),
+                "shared": {name: float(getattr(self, name)) for name in self.shared_state_names},
+                "slots": [{name: np.array(arr) for name, arr in self.get_state(p).items()} for p in params]}
+
+    def load_state_dict(self, state, params):
+        """Make ``state`` (from ``state_dict``) this optimizer's state for ``params`` (same order and shapes):
+        the next ``step`` then continues exactly where the saved optimizer stopped. State kept for any other
+        parameter is dropped.
+
+        Everything is checked before anything changes (the optimizer class, ``iterations`` a non-negative
+        integer, the shared values, one slot dict per parameter with this optimizer's slot names and each
+        parameter's shape, floating arrays); a bad state raises ValueError (TypeError for the wrong container
+        types) and leaves the optimizer as it was.
+        """
+        owner = type(self).__name__
+        params = list(params)
+        if not isinstance(state, dict):
+            raise TypeError(f"{owner}.load_state_dict expects a dict from state_dict(), got {type(state).__name__}")
+        name = state.get("class_name", owner)
+        if name != owner:
+            raise ValueError(f"{owner}.load_state_dict: the state was saved by a {name} optimizer")
+        iterations = state.get("iterations", 0)
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"{owner}.load_state_dict: `iterations` must be a non-negative integer, got "
+                             f"{iterations!r}")
+        shared = state.get("shared", {})
+        if not isinstance(shared, dict) or set(shared) != set(self.shared_state_names):
+            raise ValueError(f"{owner}.load_state_dict: `shared` must hold exactly {list(self.shared_state_names)}, "
+                             f"got {shared!r:.200}")
+        shared_values = {}
+        for key, value in shared.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+                raise ValueError(f"{owner}.load_state_dict: shared value {key!r} must be a finite number, got "
+                                 f"{value!r}")
+            shared_values[key] = float(value)
+        slots = state.get("slots", [])
+        if not isinstance(slots, (list, tuple)) or len(slots) != len(params):
+            count = len(slots) if isinstance(slots, (list, tuple)) else type(slots).__name__
+            raise ValueError(f"{owner}.load_state_dict: `slots` must be a list with one dict per parameter "
+                             f"({len(params)}), got {count}")
+        new_slots = {}
+        for i, (p, entry) in enumerate(zip(params, slots)):
+            if not isinstance(entry, dict):
+                raise ValueError(f"{owner}.load_state_dict: slots[{i}] must be a dict, got {type(entry).__name__}")
+            unknown = set(entry) - set(self.slot_names)
+            if unknown:
+                raise ValueError(f"{owner}.load_state_dict: slots[{i}] has unknown slot(s) {sorted(unknown)}; "
+                                 f"{owner} keeps {list(self.slot_names)}")
+            if entry and id(p) in new_slots:
+                raise ValueError(f"{owner}.load_state_dict: parameter {i} is listed twice")
+            arrays = {}
+            for key, value in entry.items():
+                arr = np.asarray(value)
+                if arr.dtype.kind != "f" or arr.shape != p.data.shape:
+                    raise ValueError(f"{owner}.load_state_dict: slot {key!r} of parameter {i} must be a floating "
+                                     f"array of the parameter's shape {p.data.shape}, got dtype {arr.dtype} and "
+                                     f"shape {arr.shape}")
+                arrays[key] = np.array(arr, dtype=p.data.dtype)
+            if arrays:
+                new_slots[id(p)] = (p, arrays)
+        self._slots = new_slots  # checked: now assign
+        self.iterations = int(iterations)
+        for key, value in shared_values.items():
+            setattr(self, key, value)
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and learning-rate decay.
@@ -245,6 +328,8 @@ class SGD(Optimizer):
         nesterov: bool.
         clipnorm, clipvalue: see ``Optimizer``.
     """
+
+    slot_names = ("m",)
 
     def __init__(self, lr=_Default(0.01), momentum=0., decay=0., nesterov=False, *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
@@ -278,6 +363,8 @@ class RMSprop(Optimizer):
     Arguments: lr=0.001 (alias learning_rate), rho=0.9, epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
 
+    slot_names = ("a",)
+
     def __init__(self, lr=_Default(0.001), rho=0.9, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("RMSprop", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
@@ -305,6 +392,8 @@ class Adagrad(Optimizer):
     Arguments: lr=0.01 (alias learning_rate), epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
 
+    slot_names = ("a",)
+
     def __init__(self, lr=_Default(0.01), epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adagrad", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
@@ -331,6 +420,8 @@ class Adadelta(Optimizer):
 
     Arguments: lr=1.0 (alias learning_rate), rho=0.95, epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
+
+    slot_names = ("a", "d_a")
 
     def __init__(self, lr=_Default(1.0), rho=0.95, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
@@ -363,6 +454,8 @@ class Adam(Optimizer):
     Arguments: lr=0.001 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., clipnorm,
     clipvalue.
     """
+
+    slot_names = ("m", "v")
 
     def __init__(self, lr=_Default(0.001), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
@@ -398,6 +491,8 @@ class Adamax(Optimizer):
     Arguments: lr=0.002 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., clipnorm,
     clipvalue.
     """
+
+    slot_names = ("m", "u")
 
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
@@ -438,6 +533,9 @@ class Nadam(Optimizer):
     Arguments: lr=0.002 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004,
     clipnorm, clipvalue.
     """
+
+    slot_names = ("m", "v")
+    shared_state_names = ("m_schedule",)
 
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004, *,
                  learning_rate=None, clipnorm=None, clipvalue=None):

@@ -31,9 +31,9 @@ def test_incompatible_shape_raises_at_construction_naming_both_shapes():
 
 def test_mixing_symbolic_and_concrete_raises():
     x = Input(shape=(None, 3))
-    with pytest.raises(ValueError, match=r"mix of symbolic tensors.*initial_state\[0\].*ndarray"):
-        LSTM(2)(x, initial_state=[np.zeros((1, 2)), np.zeros((1, 2))])
     h = Input(shape=(2,))
+    with pytest.raises(ValueError, match=r"mix of symbolic tensors.*initial_state\[1\].*ndarray"):
+        LSTM(2)(x, initial_state=[h, np.zeros((1, 2))])
     with pytest.raises(ValueError, match=r"mix of symbolic.*the input.*ndarray"):
         SimpleRNN(2)(np.zeros((1, 4, 3)), initial_state=[h])
     with pytest.raises(ValueError, match="mix of symbolic"):
