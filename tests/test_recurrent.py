@@ -1,8 +1,8 @@
 """Numerical tests of the recurrent layers (layers/recurrent.py): SimpleRNN, GRU, LSTM.
 
 Oracles, independent of the code under test:
-  * forward: ``reference`` below, a per-step numpy loop written from the equations of keras2-rnn-semantics.md
-    section 1 (Keras gate order, slicing W[:, g*U:(g+1)*U]); it never calls the project's code;
+  * forward: ``reference`` (tests/rnn_reference.py), a per-step numpy loop written from the equations
+    (Keras gate order, slicing W[:, g*U:(g+1)*U]); it never calls the project's code;
   * gradients: float64 central differences (``mg.gradcheck``) of x, the initial states and every weight;
   * the hand-written BPTT of the fused path (unroll=False) against minigrad's tape (unroll=True).
 
@@ -14,6 +14,7 @@ import pytest
 
 import minigrad as mg
 from layers import GRU, LSTM, SimpleRNN, regularizers
+from rnn_reference import reference
 
 B, T, D, U = 2, 4, 3, 2
 CELLS = {"SimpleRNN": SimpleRNN, "GRU": GRU, "LSTM": LSTM}
@@ -23,82 +24,6 @@ MODES = [(impl, unroll) for impl in (0, 1, 2) for unroll in (False, True)]
 # sample 0: a hole and right padding; sample 1: left padding
 MASK = np.array([[1, 0, 1, 0], [0, 0, 1, 1]], dtype=bool)
 DROPOUT_SEED = 1234
-
-# ------------------------------------------------------------------------------------------------------------
-# The reference: Keras 2.0 step equations (keras2-rnn-semantics.md section 1), one step at a time.
-# ------------------------------------------------------------------------------------------------------------
-
-REF_ACT = {
-    "tanh": np.tanh,
-    "hard_sigmoid": lambda a: np.clip(0.2 * a + 0.5, 0.0, 1.0),
-    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
-    "softsign": lambda a: a / (1.0 + np.abs(a)),
-    "linear": lambda a: a,
-}
-
-
-def _gate_masks(m, k, shape):
-    """None (no dropout) / one (B,n) mask shared by the gates / (k,B,n) one per gate -> a list of k masks."""
-    if m is None:
-        return [np.ones(shape)] * k
-    m = np.asarray(m)
-    return [m] * k if m.ndim == 2 else list(m)
-
-
-def reference(cell, x, weights, states, activation="tanh", recurrent_activation="hard_sigmoid", mask=None,
-              go_backwards=False, x_masks=None, h_masks=None):
-    """Returns (outputs (B,T,U) in processing order, [final states]) of a Keras 2.0 cell.
-
-    weights = [W (D,kU), R (U,kU)] or [W, R, b (kU,)], gate blocks in Keras order (GRU z,r,h; LSTM i,f,c,o).
-    activation / recurrent_activation: a name in REF_ACT or a numpy function.
-    """
-    act = REF_ACT.get(activation, activation)
-    sig = REF_ACT.get(recurrent_activation, recurrent_activation)
-    W, R = weights[0], weights[1]
-    units = R.shape[0]
-    k = W.shape[1] // units
-    b = weights[2] if len(weights) == 3 else np.zeros(k * units)
-    n_batch, n_steps, n_in = x.shape
-    mx = _gate_masks(x_masks, k, (n_batch, n_in))
-    mh = _gate_masks(h_masks, k, (n_batch, units))
-
-    def block(M, g):
-        return M[..., g * units:(g + 1) * units]
-
-    h = np.array(states[0], dtype=float)
-    c = np.array(states[1], dtype=float) if cell == "LSTM" else None
-    outputs = []
-    for t in (range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)):
-        x_t = x[:, t]
-
-        def inp(g):  # (x_t ⊙ m_x^g) W_g + b_g
-            return (x_t * mx[g]) @ block(W, g) + block(b, g)
-
-        def rec(g, h_in):  # (h_in ⊙ m_h^g) R_g
-            return (h_in * mh[g]) @ block(R, g)
-
-        if cell == "SimpleRNN":
-            new = [act(inp(0) + rec(0, h))]
-        elif cell == "GRU":
-            z = sig(inp(0) + rec(0, h))
-            r = sig(inp(1) + rec(1, h))
-            h_cand = act(inp(2) + rec(2, r * h))       # reset applied before the recurrent product
-            new = [z * h + (1 - z) * h_cand]           # z weights the old state
-        else:
-            i = sig(inp(0) + rec(0, h))
-            f = sig(inp(1) + rec(1, h))
-            c_new = f * c + i * act(inp(2) + rec(2, h))
-            o = sig(inp(3) + rec(3, h))
-            new = [o * act(c_new), c_new]
-        old = [h] if cell != "LSTM" else [h, c]
-        if mask is not None:  # a masked step is discarded: every state carries over
-            keep = mask[:, t:t + 1]
-            new = [np.where(keep, n, s) for n, s in zip(new, old)]
-        h = new[0]
-        c = new[1] if cell == "LSTM" else None
-        outputs.append(h)
-    return np.stack(outputs, axis=1), ([h] if cell != "LSTM" else [h, c])
-
 
 # ------------------------------------------------------------------------------------------------------------
 # Helpers
