@@ -2,11 +2,12 @@
 from . import activations, constraints, initializers, regularizers
 from .base import Layer
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, TimeDistributed
-from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, SimpleRNN, SimpleRNNCell, StackedRNNCells
 from .functional import Input, Model
 from .sequential import Sequential
 from .serialization import deserialize, register, serialize
 
-__all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "SimpleRNN", "GRU", "LSTM", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
+__all__ = ["Sequential", "Input", "Model", "Layer", "Recurrent", "RNN", "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell", "GRUCell",
+           "LSTMCell", "StackedRNNCells", "Dense", "Activation", "Dropout", "Flatten", "Masking", "Embedding", "TimeDistributed",
            "activations", "initializers", "regularizers", "constraints",
            "serialize", "deserialize", "register"]

@@ -65,7 +65,7 @@ def reference(cell, x, weights, states, activation="tanh", recurrent_activation=
     for t in (range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)):
         x_t = x[:, t]
 
-        def inp(g):  # (x_t ⊙ m_x^g) W_g + b_g
+        def inp(g, x_t=x_t):  # (x_t ⊙ m_x^g) W_g + b_g
             return (x_t * mx[g]) @ block(W, g) + block(b_in, g)
 
         def rec(g, h_in):  # (h_in ⊙ m_h^g) R_g (+ b'_g with reset_after)

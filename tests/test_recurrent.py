@@ -11,10 +11,10 @@ One table, CELLS x MODES x OPTIONS, drives the reference, gradcheck and fused-vs
 """
 import numpy as np
 import pytest
+from rnn_reference import reference
 
 import minigrad as mg
 from layers import GRU, LSTM, SimpleRNN, regularizers
-from rnn_reference import reference
 
 B, T, D, U = 2, 4, 3, 2
 CELLS = {"SimpleRNN": SimpleRNN, "GRU": GRU, "LSTM": LSTM}
@@ -69,7 +69,8 @@ def expected(cell, layer, x, states, ctor, call):
     x_masks = h_masks = None
     if call.get("training"):  # the masks the layer draws after the same re-seed
         mg.seed(DROPOUT_SEED)
-        x_masks, h_masks = layer._dropout_masks(mg.Tensor(x), True)
+        masks = layer.draw_dropout_masks(mg.Tensor(x), True)
+        x_masks, h_masks = masks.get("inputs"), masks.get("states")
     init = states if call.get("initial_state") else [np.zeros((B, U))] * N_STATES[cell]
     seq, finals = reference(cell, x, layer.get_weights(), init, activation=ctor.get("activation", "tanh"),
                             recurrent_activation=ctor.get("recurrent_activation", "hard_sigmoid"),
@@ -390,13 +391,14 @@ def test_explicit_initial_state_overrides_the_carried_state():
 def test_dropout_mask_helper_shapes_and_values(cell, impl):
     layer = make_layer(cell, impl, dropout=0.25, recurrent_dropout=0.5)
     x = mg.Tensor(np.zeros((5, T, D)))
-    x_masks, h_masks = layer._dropout_masks(x, True)
+    masks = layer.draw_dropout_masks(x, True)
+    x_masks, h_masks = masks["inputs"], masks["states"]
     k = 1 if impl == 2 else N_GATES[cell]
     lead = () if impl == 2 else (k,)               # implementation 2: one mask shared by all gates
     assert x_masks.shape == lead + (5, D) and h_masks.shape == lead + (5, U)
     assert set(np.unique(x_masks)) <= {0.0, 1 / 0.75} and set(np.unique(h_masks)) <= {0.0, 2.0}
-    assert layer._dropout_masks(x, False) == (None, None)
-    assert make_layer(cell, impl)._dropout_masks(x, True) == (None, None)
+    assert layer.draw_dropout_masks(x, False) == {}
+    assert make_layer(cell, impl).draw_dropout_masks(x, True) == {}
 
 
 def _linear_rnn(impl, unroll, n, **kw):
@@ -462,7 +464,8 @@ def test_per_gate_masks_are_really_used(cell):
     layer = make_layer(cell, 1, dropout=0.5, recurrent_dropout=0.5, return_sequences=True)
     x, _ = random_inputs(cell)
     mg.seed(DROPOUT_SEED)
-    xm, hm = layer._dropout_masks(mg.Tensor(x), True)
+    masks = layer.draw_dropout_masks(mg.Tensor(x), True)
+    xm, hm = masks["inputs"], masks["states"]
     assert any(not np.array_equal(xm[0], xm[g]) for g in range(1, len(xm)))
     got = run(layer, x, [], {"training": True})[0].data
     zeros = [np.zeros((B, U))] * N_STATES[cell]
@@ -553,7 +556,7 @@ def _ref_sig(a):
 def test_unknown_activation_falls_back_to_the_tape_and_agrees(cell, impl):
     kw = {} if cell == "SimpleRNN" else {"recurrent_activation": lambda a: mg.sigmoid(a)}
     layer = make_layer(cell, impl, activation=_scaled_tanh, return_sequences=True, go_backwards=True, **kw)
-    assert not layer._kernel_can_run()
+    assert layer.cell.fused_kernel() is None
     x, states = random_inputs(cell)
     out = layer(x, initial_state=states, mask=MASK)
     want = reference(cell, x, layer.get_weights(), states, activation=_ref_scaled_tanh,

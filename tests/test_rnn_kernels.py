@@ -6,9 +6,9 @@ Oracles, both independent of the kernels' internals:
 """
 import numpy as np
 import pytest
+import rnn_reference
 
 import minigrad as mg
-import rnn_reference
 from layers import activations
 from layers import rnn_kernels as rk
 
@@ -60,7 +60,9 @@ def make_problem(cell, rng, bias=True, mask=False, dropout=None, dtype=np.float6
         lead = (k,) if dropout == 'per_gate' else ()
         kw['x_masks'] = drop(lead + (B, D))
         kw['h_masks'] = drop(lead + (B, U))
-    cast = lambda a: None if a is None else np.asarray(a, dtype=dtype)
+    def cast(a):
+        return None if a is None else np.asarray(a, dtype=dtype)
+
     p = {n: ([cast(s) for s in v] if n == 'states' else cast(v)) for n, v in p.items()}
     kw = {n: (v if n == 'mask' else cast(v)) for n, v in kw.items()}
     return p, kw

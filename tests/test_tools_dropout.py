@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import GRU, Dense, Dropout, Sequential, SimpleRNN
-from layers import core, recurrent
+from layers import GRU, Dense, Dropout, Sequential, SimpleRNN, core, recurrent
 from layers.tools import gradcheck_layer, record_dropout, replay_dropout
 
 B, T, D, U = 2, 4, 3, 3
