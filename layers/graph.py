@@ -221,16 +221,18 @@ def call_symbolic(layer, inputs, *args, **kwargs):
 
 
 def _check_states(layer, input_shape, states):
-    """Keras 2.0's state_spec check: n states, each of shape (batch, units)."""
+    """Keras 2.0's state_spec check: n states, each of shape (batch, size): a layer with states declares
+    ``state_names`` and ``state_size`` (a list, one size per state; else every state has ``units``)."""
     names = getattr(layer, "state_names", None)
     if not names:
         raise TypeError(f"layer {layer.name!r} ({type(layer).__name__}) has no states, so it takes no initial_state")
     if len(states) != len(names):
         raise ValueError(f"layer {layer.name!r} has {len(names)} state(s) ({', '.join(names)}) but was passed "
                          f"{len(states)} initial state(s)")
-    want = (input_shape[0], layer.units)
+    sizes = list(layer.state_size) if hasattr(layer, "state_size") else [layer.units] * len(names)
     for i, s in enumerate(states):
-        ok = len(s.shape) == 2 and s.shape[1] == layer.units and \
+        want = (input_shape[0], sizes[i])
+        ok = len(s.shape) == 2 and s.shape[1] == sizes[i] and \
             (want[0] is None or s.shape[0] is None or s.shape[0] == want[0])
         if not ok:
             raise ValueError(f"initial state {i} ({names[i]}) is incompatible with layer {layer.name!r}: expected "
