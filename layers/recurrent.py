@@ -28,20 +28,10 @@ import numpy as np
 
 import minigrad as mg
 
-from . import rnn_kernels, serialization
+from . import recurrent_cells, rnn_kernels, serialization
 from .base import Layer, pop_legacy_kwargs, shape_str
 from .core import dropout_mask
-from .recurrent_cells import (
-    GRUCell,
-    LSTMCell,
-    SimpleRNNCell,
-    StackedRNNCells,
-    _flag,
-    call_cell,
-    output_size,
-    state_names,
-    state_sizes,
-)
+from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 
 __all__ = ["RNN", "Recurrent", "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell", "GRUCell", "LSTMCell",
            "StackedRNNCells", "FusedRNN"]
@@ -90,6 +80,20 @@ def _set_dtype(cell, dtype):
             _set_dtype(inner, dtype)
 
 
+def split_state_list(layer, inputs, kwargs):
+    """Keras: ``layer([x, h, c])`` is ``layer(x, initial_state=[h, c])``. For a list or tuple of arrays/Tensors (a
+    nested list of numbers is data), returns its first element and puts the rest in ``kwargs['initial_state']``."""
+    if not isinstance(inputs, (list, tuple)) or not inputs or np.isscalar(inputs[0]) \
+            or isinstance(inputs[0], (list, tuple)):
+        return inputs
+    if len(inputs) > 1:
+        if kwargs.get("initial_state") is not None:
+            raise ValueError(f"layer {layer.name!r} was called on a list [inputs, *initial_states] and given "
+                             "initial_state= as well: pass the initial states one way")
+        kwargs["initial_state"] = list(inputs[1:])
+    return inputs[0]
+
+
 def _as_bool_mask(mask):
     return np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask, dtype=bool)
 
@@ -112,16 +116,16 @@ class RNN(Layer):
     as ``initial_state=``. ``initial_state`` is one Tensor/array or a list, one (batch, size) per state.
 
     Masks: at a masked step every state carries over and the output repeats the previous step's output (at
-    leading masked steps: the initial first state when it has the output's size, as for the built-in cells, else
-    zeros); the final states are those after the last unmasked step.
+    leading masked steps: ``initial_output``, the initial h for the built-in cells); the final states are those
+    after the last unmasked step.
 
     Variational dropout: a cell that declares ``dropout_spec(batch_size, input_dim) -> {name: (shape, rate)}``
     gets its masks drawn here, once per sequence and only with ``training=True``, from
     ``layers.core.dropout_mask``; every step receives the same ``dropout_masks`` dict.
 
     The public step protocol (what the layer runs, and what ``layers.tools`` instrument): ``get_initial_state``,
-    ``draw_dropout_masks``, ``step_inputs``, ``step_constants`` and ``step``; ``state_size`` (a list),
-    ``state_names``, ``output_size``.
+    ``draw_dropout_masks``, ``initial_output``, ``step_inputs``, ``step_constants`` and ``step``;
+    ``state_size`` (a list), ``state_names``, ``output_size``.
     """
     supports_masking = True
 
@@ -135,12 +139,12 @@ class RNN(Layer):
                             f"{type(cell).__name__}")
         if not callable(getattr(cell, "call", None)):
             raise TypeError(f"{owner}: cell {cell.name!r} has no call(inputs, states) method")
-        state_sizes(cell)  # a cell without a valid state_size fails here, naming the problem
+        recurrent_cells.state_sizes(cell)  # a cell without a valid state_size fails here, naming the problem
         if not isinstance(truncate_gradient, (int, np.integer)) or isinstance(truncate_gradient, bool) \
                 or not (truncate_gradient == -1 or truncate_gradient >= 1):
             raise ValueError(f"{owner}: truncate_gradient must be -1 (full backprop through time) or an integer "
                              f"number of steps >= 1, got {truncate_gradient!r}")
-        flags = {name: _flag(owner, name, value) for name, value in (
+        flags = {name: recurrent_cells.flag_argument(owner, name, value) for name, value in (
             ("return_sequences", return_sequences), ("return_state", return_state), ("go_backwards", go_backwards),
             ("stateful", stateful), ("unroll", unroll))}
         super().__init__(**kwargs)
@@ -160,16 +164,16 @@ class RNN(Layer):
     @property
     def state_size(self):
         """The sizes of the states, a list (one int per state)."""
-        return state_sizes(self.cell)
+        return recurrent_cells.state_sizes(self.cell)
 
     @property
     def state_names(self):
         """Names of the states, for messages: ('h',), ('h', 'c'), ..."""
-        return state_names(self.cell)
+        return recurrent_cells.state_names(self.cell)
 
     @property
     def output_size(self):
-        return output_size(self.cell)
+        return recurrent_cells.output_size(self.cell)
 
     def _batch_input_shape_from(self, kwargs):
         if kwargs.get("input_dim") is not None and kwargs.get("input_shape") is None \
@@ -316,6 +320,15 @@ class RNN(Layer):
             return [mg.Tensor(np.asarray(s, dtype=dtype)) for s in self.states]
         return [mg.Tensor(np.zeros((b, n), dtype=dtype)) for n in self.state_size]
 
+    def initial_output(self, states):
+        """The output "before the first step", which leading masked steps repeat: the initial state the output
+        continues (the built-in cells: h; a stack: its last cell's first state) when there is one of the output's
+        size, else zeros (batch, output_size)."""
+        i = recurrent_cells.output_state(self.cell)
+        if i is not None:
+            return states[i]
+        return mg.Tensor(np.zeros((states[0].shape[0], self.output_size), dtype=states[0].dtype))
+
     # ------------------------------------------------------------ dropout masks
     def draw_dropout_masks(self, x, training=False):
         """The cell's variational dropout masks for the sequence x: {name: mask} as its ``dropout_spec`` asks,
@@ -364,20 +377,11 @@ class RNN(Layer):
         constants. A cell's result is checked (one state per state, each of its shape)."""
         if self._split_step:
             return self.cell.step(step_input, states, constants)
-        return call_cell(self.cell, step_input, states, training, constants, check=True)
+        return recurrent_cells.call_cell(self.cell, step_input, states, training, constants, check=True)
 
     # ------------------------------------------------------------ the forward pass
     def __call__(self, inputs, *args, **kwargs):
-        # Keras: layer([x, h, c]) is layer(x, initial_state=[h, c]) (a list of tensors; a nested list of numbers is
-        # data)
-        if isinstance(inputs, (list, tuple)) and inputs and not np.isscalar(inputs[0]) \
-                and not isinstance(inputs[0], (list, tuple)):
-            if len(inputs) > 1:
-                if kwargs.get("initial_state") is not None:
-                    raise ValueError(f"layer {self.name!r} was called on a list [inputs, *initial_states] and given "
-                                     "initial_state= as well: pass the initial states one way")
-                kwargs["initial_state"] = list(inputs[1:])
-            inputs = inputs[0]
+        inputs = split_state_list(self, inputs, kwargs)
         return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs, mask=None, training=False, initial_state=None):
@@ -432,9 +436,7 @@ class RNN(Layer):
         order = range(t_len - 1, -1, -1) if self.go_backwards else range(t_len)
         k = self.truncate_gradient if 0 < self.truncate_gradient < t_len else 0
         copies = k if k and self.return_sequences else 1
-        out_size = self.output_size
-        # the output "before the first step", repeated by leading masked steps
-        previous = states[0] if self.state_size[0] == out_size else mg.Tensor(np.zeros((b, out_size), x.dtype))
+        previous = self.initial_output(states)
         if copies > 1:
             x = mg.concatenate([x] * copies, axis=0)
             states = [mg.concatenate([s] * copies, axis=0) for s in states]

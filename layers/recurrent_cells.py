@@ -60,7 +60,8 @@ import minigrad as mg
 from . import activations, constraints, initializers, regularizers, rnn_kernels, serialization
 from .base import Layer, shape_str
 
-__all__ = ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "state_sizes", "output_size", "call_cell"]
+__all__ = ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "state_sizes", "output_size", "output_state",
+           "state_names", "call_cell"]
 
 
 # ------------------------------------------------------------------------------------------------ the protocol
@@ -87,6 +88,18 @@ def output_size(cell):
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size <= 0:
         raise ValueError(f"cell {cell.name!r}: output_size must be a positive int, got {size!r}")
     return int(size)
+
+
+def output_state(cell):
+    """The index of the state the cell's output repeats at a masked step that has no previous output (leading
+    masked steps), or None: the first state when it has the output's size (the built-in cells: h); for a stack,
+    the first state of its last cell."""
+    sizes = state_sizes(cell)
+    if hasattr(cell, "cells"):
+        last = cell.cells[-1]
+        inner = output_state(last)
+        return None if inner is None else len(sizes) - len(state_sizes(last)) + inner
+    return 0 if sizes[0] == output_size(cell) else None
 
 
 def state_names(cell):
@@ -177,7 +190,8 @@ def _implementation(owner, value):
     return int(value)
 
 
-def _flag(owner, arg, value):
+def flag_argument(owner, arg, value):
+    """A True/False argument (a bool, or 0/1); ValueError naming it for anything else."""
     if not isinstance(value, (bool, np.bool_, int, np.integer)) or value not in (0, 1):
         raise ValueError(f"{owner}: {arg} must be True or False, got {value!r}")
     return bool(value)
@@ -231,7 +245,7 @@ class _KernelCell(Layer):
         dropout, recurrent_dropout = _rate(owner, "dropout", dropout), _rate(owner, "recurrent_dropout",
                                                                             recurrent_dropout)
         implementation = _implementation(owner, implementation)
-        use_bias = _flag(owner, "use_bias", use_bias)
+        use_bias = flag_argument(owner, "use_bias", use_bias)
         activation, recurrent_activation = activations.get(activation), activations.get(recurrent_activation)
         for module, value in ((initializers, kernel_initializer), (initializers, recurrent_initializer),
                               (initializers, bias_initializer), (regularizers, kernel_regularizer),
@@ -443,7 +457,7 @@ class GRUCell(_KernelCell):
     n_gates, kernel_name = 3, "gru"
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", reset_after=False, **kwargs):
-        reset_after = _flag("GRUCell", "reset_after", reset_after)
+        reset_after = flag_argument("GRUCell", "reset_after", reset_after)
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation, **kwargs)
         self.reset_after = reset_after
 
@@ -525,7 +539,7 @@ class LSTMCell(_KernelCell):
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", unit_forget_bias=True,
                  **kwargs):
-        unit_forget_bias = _flag("LSTMCell", "unit_forget_bias", unit_forget_bias)
+        unit_forget_bias = flag_argument("LSTMCell", "unit_forget_bias", unit_forget_bias)
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation, **kwargs)
         self.unit_forget_bias = unit_forget_bias
 

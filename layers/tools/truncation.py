@@ -63,13 +63,6 @@ def _run(layer, steps, constants, states, output, order, mask, training):
     return after
 
 
-def _initial_output(layer, states, x):
-    """The output a leading masked step repeats: the first state when it has the output's size, else zeros."""
-    if layer.state_size[0] == layer.output_size:
-        return states[0]
-    return mg.Tensor(np.zeros((x.shape[0], layer.output_size), x.dtype))
-
-
 def truncated_forward(layer, x, k, initial_state=None, mask=None, training=False):
     """The layer's output, computed so that its exact gradient is BPTT truncated at ``k`` (Phi_k's forward pass).
 
@@ -99,7 +92,7 @@ def _truncated_forward(layer, x, k, initial_state, mask, training, frozen=None):
     k = _check_k(k, "truncated_forward")
     k = T if k == -1 or k >= T else k
     states, mask, steps, constants = _prepare(layer, x, initial_state, mask, training)
-    start_output = _initial_output(layer, states, x)
+    start_output = layer.initial_output(states)
     order = list(range(T - 1, -1, -1)) if layer.go_backwards else list(range(T))
     if frozen is None:
         with mg.no_grad():  # the output and states after every step, as constants
