@@ -78,6 +78,8 @@ class Bidirectional(Layer):
                 and layer.batch_input_shape is not None:
             kwargs["batch_input_shape"] = layer.batch_input_shape  # Bidirectional(LSTM(8, input_shape=...)) first
         super().__init__(weights=weights, **kwargs)
+        if kwargs.get("dtype") is None:
+            self.dtype = layer.dtype  # the wrapper computes in its layer's float type
         self.layer = layer
         self.merge_mode = merge_mode
         self.forward_layer = _copy(layer, f"forward_{layer.name}", layer.go_backwards)
