@@ -9,7 +9,8 @@ from rnn_reference import reference
 
 import minigrad as mg
 from layers import GRU, LSTM, RNN, Bidirectional, Dense, Embedding, Input, Layer, Model, Sequential, SimpleRNN
-from layers import deserialize, register, serialize, wrappers
+from layers.serialization import deserialize, register, serialize
+from layers.wrappers import TimeDistributed as WrappersTimeDistributed
 
 B, T, D, U = 2, 5, 3, 4
 MASK = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], dtype=bool)
@@ -174,7 +175,8 @@ def test_config_round_trip_and_the_backward_copy_from_the_config():
     assert serialize(again) == config
     assert again.merge_mode == "ave" and again.forward_layer.reset_after
     assert again.forward_layer.go_backwards and not again.backward_layer.go_backwards   # flipped from the layer's
-    assert wrappers.TimeDistributed is __import__("layers").TimeDistributed
+    from layers import TimeDistributed
+    assert WrappersTimeDistributed is TimeDistributed
 
 
 def test_a_user_cell_is_wrapped_with_or_without_a_config():
