@@ -474,6 +474,7 @@ class RNN(Layer):
     # ------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
+        config.setdefault("dtype", self.dtype.name)  # a float64 layer stays float64 (Layer.get_config may list it)
         config["cell"] = serialization.serialize(self.cell)
         config.update(self._sequence_config())
         return config
@@ -557,6 +558,7 @@ class Recurrent(RNN):
 
     def get_config(self):
         config = Layer.get_config(self)
+        config.setdefault("dtype", self.dtype.name)
         base_keys = set(Layer.get_config(self.cell))
         config.update({k: v for k, v in self.cell.get_config().items() if k not in base_keys})
         config.update(self._sequence_config())

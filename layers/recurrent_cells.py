@@ -391,6 +391,7 @@ class _KernelCell(Layer):
     def get_config(self):
         owner = type(self).__name__
         config = super().get_config()
+        config.setdefault("dtype", self.dtype.name)  # a float64 cell stays float64 (Layer.get_config may list it)
         config.update({
             "units": self.units,
             "activation": activations.serialize(self.activation),
@@ -652,6 +653,7 @@ class StackedRNNCells(Layer):
 
     def get_config(self):
         config = super().get_config()
+        config.setdefault("dtype", self.dtype.name)
         config["cells"] = [serialization.serialize(cell) for cell in self.cells]
         return config
 

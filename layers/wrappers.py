@@ -207,6 +207,7 @@ class Bidirectional(Layer):
     # ------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
+        config.setdefault("dtype", self.dtype.name)
         config.update({"layer": serialization.serialize(self.layer), "merge_mode": self.merge_mode})
         return config
 
