@@ -83,9 +83,10 @@ def _set_dtype(cell, dtype):
 def split_state_list(layer, inputs, kwargs):
     """Keras: ``layer([x, h, c])`` is ``layer(x, initial_state=[h, c])``. For a list or tuple of arrays/Tensors (a
     nested list of numbers is data), returns its first element and puts the rest in ``kwargs['initial_state']``."""
-    if not isinstance(inputs, (list, tuple)) or not inputs or np.isscalar(inputs[0]) \
-            or isinstance(inputs[0], (list, tuple)):
+    if not isinstance(inputs, (list, tuple)):
         return inputs
+    if not inputs or np.isscalar(inputs[0]) or isinstance(inputs[0], (list, tuple)):
+        return np.asarray(inputs)  # nested lists of numbers: one array
     if len(inputs) > 1:
         if kwargs.get("initial_state") is not None:
             raise ValueError(f"layer {layer.name!r} was called on a list [inputs, *initial_states] and given "

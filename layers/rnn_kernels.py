@@ -391,13 +391,19 @@ class _Prepared:
             self.bf_g = None
 
 
+def _lead(A, ndim):
+    """The size of A's leading (gate) axis when it has one beyond ``ndim`` axes, else 1: reshape(-1, ...) cannot
+    infer it when the batch is empty."""
+    return A.shape[0] if A.ndim > ndim else 1
+
+
 def _input_product(p):
     """(x_t ⊙ m_x^g) W_g + b_g for all steps and gates at once -> pool buffer G (k,T,B,U); G[j] is contiguous."""
     T, B, U = p.T, p.B, p.U
     k, Da = p.W_g.shape[0], p.Xt.shape[-1]                         # Da = D+1 with Xt's column of ones
     G = _POOL.empty((k, T, B, U), p.dtype)
     Xm = p.Xt if p.x_m is None else p.Xt * p.x_m[:, None]          # (T,B,Da) or (1|k,T,B,Da)
-    np.matmul(Xm.reshape(-1, T * B, Da), p.Wf_g, out=G.reshape(k, T * B, U))
+    np.matmul(Xm.reshape(_lead(Xm, 3), T * B, Da), p.Wf_g, out=G.reshape(k, T * B, U))
     if p.bf_g is not None:
         G += p.bf_g
     return G
@@ -411,7 +417,7 @@ def _input_grads(cache, DA):
     k, U, D = DA.shape[0], DA.shape[-1], W_g.shape[1]
     DA3 = DA.reshape(k, T * B, U)
     Xm = Xt if x_m is None else Xt * x_m[:, None]
-    dW_g = np.matmul(Xm.reshape(-1, T * B, Da).transpose(0, 2, 1), DA3)
+    dW_g = np.matmul(Xm.reshape(_lead(Xm, 3), T * B, Da).transpose(0, 2, 1), DA3)
     dX = np.matmul(DA3[0], W_g[0].T).reshape(T, B, D)             # the per-gate terms summed into one array
     if x_m is not None:
         dX *= x_m[0, :, :D]
@@ -429,7 +435,7 @@ def _recurrent_weight_grad(Hprev, DA, h_m):
     """dR_g = sum_t (h_{t-1} ⊙ m_h^g)^T da_t^g -> (n,U,U), for Hprev (T,B,U) and DA (n,T,B,U)."""
     T, B, U = Hprev.shape
     Hm = Hprev if h_m is None else Hprev * h_m[:, None]
-    return np.matmul(Hm.reshape(-1, T * B, U).transpose(0, 2, 1), DA.reshape(-1, T * B, U))
+    return np.matmul(Hm.reshape(_lead(Hm, 3), T * B, U).transpose(0, 2, 1), DA.reshape(_lead(DA, 3), T * B, U))
 
 
 _COPY_D_OUTPUTS_BYTES = 1 << 20                        # up to this size d_outputs is copied time-major
