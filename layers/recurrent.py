@@ -298,11 +298,12 @@ class RNN(Layer):
                                  f"{(batch, sizes[i])}, found shape {data.shape}")
         return states
 
-    @property
-    def compute_dtype(self):
-        """The float type of the arithmetic: the weights' (float64 while gradcheck replays them), else the
-        layer's. Inputs and initial states of another type are cast to it."""
-        return self._weights[0].dtype if self._weights else self.dtype
+    def compute_dtype(self, x):
+        """The float type of the arithmetic on the sequence x: the weights' (float64 while gradcheck replays them;
+        the layer's without weights), widened to x's when x is a wider float (numpy's promotion: a float64 input
+        into a float32 layer computes in float64). Integer inputs and initial states are cast to it."""
+        dtype = self._weights[0].dtype if self._weights else self.dtype
+        return np.result_type(dtype, x.dtype) if x.dtype.kind == "f" else dtype
 
     def get_initial_state(self, x, initial_state=None):
         """The states a sequence x (batch, timesteps, input_dim) starts from, as Tensors (batch, size) of x's
@@ -387,9 +388,9 @@ class RNN(Layer):
 
     def call(self, inputs, mask=None, training=False, initial_state=None):
         x = inputs
-        dtype = self.compute_dtype
+        dtype = self.compute_dtype(x)
         if x.dtype != dtype:
-            x = x.astype(dtype)  # integer inputs, or floats of another width: computed in the layer's dtype
+            x = x.astype(dtype)  # integer (or narrower float) inputs computed in the layer's float type
         b, t = x.shape[:2]
         if t == 0:
             raise ValueError(f"layer {self.name!r} needs at least one timestep, got an input of shape "

@@ -314,8 +314,10 @@ def test_integer_inputs_and_float64_states_give_float32_outputs(unroll):
     assert all(o.dtype == np.float32 for o in out)
     out[0].sum().backward()
     assert h.grad.dtype == np.float64 and np.all(np.isfinite(h.grad))
+    # a float64 sequence computes in float64, as numpy promotes (so gradcheck of x alone is exact)
     float64_x = mg.Tensor(x(dtype=np.float64), requires_grad=True)
-    assert layer(float64_x)[0].dtype == np.float32
+    assert layer(float64_x)[0].dtype == np.float64
+    assert mg.gradcheck(lambda x_: layer(x_)[0], [float64_x])           # the float32 weights only in a closure
 
 
 def test_the_list_form_is_the_initial_state_form_eager_and_symbolic():

@@ -86,8 +86,8 @@ def _truncated_forward(layer, x, k, initial_state, mask, training, frozen=None):
     if not layer.built:
         raise RuntimeError(f"layer {layer.name!r} is not built: call it once on an input first")
     x = x if isinstance(x, mg.Tensor) else as_float_tensor(x, layer.dtype)
-    if x.dtype != layer.compute_dtype:
-        x = x.astype(layer.compute_dtype)
+    if x.dtype != layer.compute_dtype(x):
+        x = x.astype(layer.compute_dtype(x))
     T = x.shape[1]
     k = _check_k(k, "truncated_forward")
     k = T if k == -1 or k >= T else k
