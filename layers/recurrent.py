@@ -438,38 +438,43 @@ class RNN(Layer):
         order = range(t_len - 1, -1, -1) if self.go_backwards else range(t_len)
         k = self.truncate_gradient if 0 < self.truncate_gradient < t_len else 0
         copies = k if k and self.return_sequences else 1
-        previous = self.initial_output(states)
+
+        def tiled(a):  # the k copies side by side on the batch axis
+            return a if copies == 1 else mg.concatenate([a] * copies, axis=0)
+
+        def restarted(s):  # copy a continues copy a-1; copy 0 starts again from the last copy's value, a constant
+            return mg.concatenate([mg.Tensor(s.data[-b:]), s[:-b]])
+
+        previous = tiled(self.initial_output(states))  # the output a masked step repeats, per copy
+        x, states = tiled(x), [tiled(s) for s in states]
         if copies > 1:
-            x = mg.concatenate([x] * copies, axis=0)
-            states = [mg.concatenate([s] * copies, axis=0) for s in states]
             dropout_masks = {n: np.concatenate([m] * copies, axis=-2) for n, m in dropout_masks.items()}
         steps = self.step_inputs(x, dropout_masks)
         constants = self.step_constants(dropout_masks)
         outputs = []
+        output_is_state = False  # the built-in cells' output is their first state: then it needs no carry of its own
         for n, t in enumerate(mg.tag_timesteps(order, self.name)):  # tags steps for mg.track_ops/detect_anomaly
             if copies > 1:
-                states = [mg.concatenate([mg.Tensor(s.data[-b:]), s[:-b]]) for s in states]
+                states = [restarted(s) for s in states]
+                if not output_is_state:
+                    previous = restarted(previous)
             elif k and n == t_len - k:
-                states = [s.detach() for s in states]
+                states, previous = [s.detach() for s in states], previous.detach()
             out, new_states = self.step(steps[t], states, constants, training)
-            if copies > 1:
-                first_is_output = out is new_states[0]
-                out = None if first_is_output else out[-b:]
-            else:
-                first_is_output = out is new_states[0]
+            output_is_state = out is new_states[0]
             if mask is not None:  # a masked step keeps the previous states and repeats the previous output
                 keep = mask[:, t:t + 1]
-                keep_all = np.concatenate([keep] * copies) if copies > 1 else keep
-                new_states = [mg.where(keep_all, new, old) for new, old in zip(new_states, states)]
-                if not first_is_output:
+                if copies > 1:
+                    keep = np.concatenate([keep] * copies)
+                new_states = [mg.where(keep, new, old) for new, old in zip(new_states, states)]
+                if not output_is_state:
                     out = mg.where(keep, out, previous)
             states = new_states
-            if first_is_output:  # the built-in cells: the output is the first state (after the carry)
-                out = states[0][-b:] if copies > 1 else states[0]
-            previous = out
-            outputs.append(out)
+            previous = states[0] if output_is_state else out
+            outputs.append(previous[-b:] if copies > 1 else previous)
         if copies > 1:
             states = [s[-b:] for s in states]
+        previous = outputs[-1]
         seq = mg.stack(outputs, axis=1) if self.return_sequences else None
         return seq, previous, states
 
