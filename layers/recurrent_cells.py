@@ -51,6 +51,7 @@ protocol, which any cell may offer too:
 
 ``StackedRNNCells([...])`` makes several cells one cell.
 """
+import functools
 import inspect
 
 import numpy as np
@@ -111,7 +112,9 @@ def state_names(cell):
     return ("h",) if n == 1 else tuple(f"state_{i}" for i in range(n))
 
 
+@functools.lru_cache(maxsize=256)
 def _accepts(fn, name):
+    """Whether the function ``fn`` takes a keyword ``name`` (asked once per function: inspect is slow)."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -124,7 +127,8 @@ def call_cell(cell, inputs, states, training=False, dropout_masks=None, check=Tr
     if ``call`` takes it, ``dropout_masks`` if the cell declares ``dropout_spec``. With check=True the result is
     checked: (output, new_states), one new state per state, each of the state's shape."""
     kwargs = {}
-    if _accepts(cell.call, "training"):
+    call = cell.call
+    if _accepts(getattr(call, "__func__", call), "training"):
         kwargs["training"] = training
     if hasattr(cell, "dropout_spec"):
         kwargs["dropout_masks"] = dropout_masks or {}
@@ -137,6 +141,12 @@ def call_cell(cell, inputs, states, training=False, dropout_masks=None, check=Tr
 def check_step_result(cell, result, inputs, states):
     """``result`` as (output, [new states]) after checking it against the protocol; ValueError/TypeError name the
     cell, the state and the expected and found shapes."""
+    if type(result) in (tuple, list) and len(result) == 2:  # the common, correct case, checked quickly
+        output, new = result
+        if type(new) in (list, tuple) and len(new) == len(states) and type(output) is mg.Tensor \
+                and output.shape == (inputs.shape[0], output_size(cell)) \
+                and all(type(s) is mg.Tensor and s.shape == old.shape for s, old in zip(new, states)):
+            return output, new
     name = getattr(cell, "name", type(cell).__name__)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         found = type(result).__name__ + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
