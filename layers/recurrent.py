@@ -408,19 +408,50 @@ class RNN(Layer):
         masks = self.draw_dropout_masks(x, training)
         fused = None
         if not self.unroll and not 0 < self.truncate_gradient < t:
-            offer = getattr(self.cell, "fused_kernel", None)
-            fused = offer(masks) if offer is not None else None
+            fused = self._fused_kernels(masks)
         if fused is not None:
-            name, weights, options = fused
-            outputs, *finals = FusedRNN.apply(x, *weights, *states, cell=name, mask=mask,
-                                              go_backwards=self.go_backwards, **options)
-            last = finals[0]  # the built-in cells' output is their first state
+            outputs, last, finals = self._fused(x, states, mask, fused)
         else:
             outputs, last, finals = self._unrolled(x, states, mask, masks, training)
         if self.stateful:  # no gradient crosses batches: truncated BPTT, as in Keras
             self.states = [np.array(s.data, dtype=self.dtype) for s in finals]
         output = outputs if self.return_sequences else last
         return [output, *finals] if self.return_state else output
+
+    def _fused_kernels(self, dropout_masks):
+        """The fused kernel of every level of the cell, [(name, weights, options, number of states)], or None when
+        a level offers none. A stack of built-in cells runs level by level: the same function as stepping the
+        levels together (a masked step carries every level's states, and an upper level's step at a masked step
+        is discarded whatever its input), one tape entry per level."""
+        stacked = isinstance(self.cell, StackedRNNCells)
+        kernels = []
+        for i, cell in enumerate(self.cell.cells if stacked else [self.cell]):
+            offer = getattr(cell, "fused_kernel", None)
+            if offer is None:
+                return None
+            own = dropout_masks
+            if stacked:  # the stack's masks are named '<level>/<name>'
+                own = {k.split("/", 1)[1]: v for k, v in dropout_masks.items() if k.startswith(f"{i}/")}
+            spec = offer(own)
+            if spec is None:
+                return None
+            kernels.append((*spec, len(recurrent_cells.state_sizes(cell))))
+        return kernels
+
+    def _fused(self, x, states, mask, kernels):
+        """Each level's whole sequence as one ``FusedRNN`` tape entry; returns (outputs, last output, finals).
+        The first level reads x (backwards with go_backwards); the next ones read the outputs below in processing
+        order, with the mask in that order too."""
+        finals, start, go_backwards = [], 0, self.go_backwards
+        for name, weights, options, n in kernels:
+            outputs, *level = FusedRNN.apply(x, *weights, *states[start:start + n], cell=name, mask=mask,
+                                             go_backwards=go_backwards, **options)
+            finals.extend(level)
+            start += n
+            if go_backwards and mask is not None:
+                mask = mask[:, ::-1]
+            x, go_backwards = outputs, False
+        return outputs, finals[start - n], finals  # the built-in cells' output is their first state
 
     def _unrolled(self, x, states, mask, dropout_masks, training):
         """Record every timestep on the tape: BPTT is then minigrad's own reverse pass. Returns (the outputs

@@ -344,3 +344,35 @@ def test_stacked_dropout_masks_are_named_per_cell():
     masks = layer.draw_dropout_masks(mg.Tensor(x), training=True)
     assert sorted(masks) == ["0/inputs", "1/state"]
     assert masks["0/inputs"].shape == (B, D) and masks["1/state"].shape == (B, 2)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_stack_of_builtin_cells_runs_fused_level_by_level_as_the_tape_does(go_backwards):
+    """RNN(StackedRNNCells of built-in cells) takes the fused kernels, one tape entry per level; the tape path
+    (unroll=True), stepping the levels together, computes the same outputs and gradients, masks and dropout
+    included."""
+    def make(unroll):
+        cells = [LSTMCell(4, dropout=0.2, recurrent_dropout=0.3), GRUCell(3, reset_after=True, implementation=2,
+                                                                          dropout=0.25)]
+        layer = RNN(StackedRNNCells(cells, dtype="float64"), return_sequences=True, return_state=True,
+                    go_backwards=go_backwards, unroll=unroll)
+        layer(data(B, T, D))
+        return layer
+    fused, taped = make(False), make(True)
+    taped.set_weights(fused.get_weights())
+    x = data(B, T, D, seed=1)
+    mg.seed(2)
+    with record_dropout() as record:
+        fused(x, training=True)
+    results = []
+    for layer in (fused, taped):
+        xt = mg.Tensor(x, requires_grad=True)
+        with replay_dropout(record):
+            out = layer(xt, mask=MASK, training=True)
+        sum((o * data(*o.shape, seed=7)).sum() for o in out).backward()
+        results.append([o.data for o in out] + [xt.grad] + [w.grad for w in layer.weights])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    xt = mg.Tensor(x, requires_grad=True)
+    tape = fused(xt, mask=MASK)[0]
+    assert [e.op for e in mg.tape(tape)] == ["FusedRNN", "FusedRNN"]   # one tape entry per level
