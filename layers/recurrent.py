@@ -643,6 +643,9 @@ class GRU(Recurrent):
     cell_class = GRUCell
     cell_args = _CELL_ARGS + ("recurrent_activation", "reset_after")
 
+    def __init__(self, units=None, reset_after=False, **kwargs):
+        super().__init__(units, reset_after=reset_after, **kwargs)
+
 
 class LSTM(Recurrent):
     """Long short-term memory over ``LSTMCell``, Keras 2.0 form, gate order i, f, c, o:
@@ -656,6 +659,9 @@ class LSTM(Recurrent):
     """
     cell_class = LSTMCell
     cell_args = _CELL_ARGS + ("recurrent_activation", "unit_forget_bias")
+
+    def __init__(self, units=None, unit_forget_bias=True, **kwargs):
+        super().__init__(units, unit_forget_bias=unit_forget_bias, **kwargs)
 
     @classmethod
     def _translate_legacy(cls, kwargs):

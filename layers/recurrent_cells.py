@@ -436,7 +436,8 @@ class SimpleRNNCell(_KernelCell):
     Weights: kernel (input_dim, units), recurrent_kernel (units, units), bias (units,). States [h].
     Arguments: those of ``SimpleRNN`` that concern one step (units, activation, use_bias, the initializers,
     regularizers and constraints of kernel, recurrent_kernel and bias, dropout, recurrent_dropout,
-    implementation).
+    implementation). The same equations by hand, forward and BPTT: ``rnn_kernels.simple_rnn_forward`` /
+    ``simple_rnn_backward``.
     """
     n_gates, kernel_name = 1, "simple_rnn"
 
@@ -464,6 +465,7 @@ class GRUCell(_KernelCell):
 
     (x and h carry their dropout masks.) Weights: kernel (input_dim, 3 units), recurrent_kernel (units, 3 units),
     bias (3 units,), or with reset_after=True (2, 3 units): the input bias b, then the recurrent bias b'.
+    The same equations by hand, forward and BPTT: ``rnn_kernels.gru_forward`` / ``gru_backward``.
     """
     n_gates, kernel_name = 3, "gru"
 
@@ -541,7 +543,8 @@ class LSTMCell(_KernelCell):
 
     (x and h carry their dropout masks.) States [h, c]. Weights: kernel (input_dim, 4 units), recurrent_kernel
     (units, 4 units), bias (4 units,). ``unit_forget_bias=True`` sets the forget gate's bias to 1 at
-    initialisation.
+    initialisation. The same equations by hand, forward and BPTT: ``rnn_kernels.lstm_forward`` /
+    ``lstm_backward``.
     """
     n_gates, kernel_name = 4, "lstm"
     state_names = ("h", "c")
