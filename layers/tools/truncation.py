@@ -54,10 +54,11 @@ def _run(layer, steps, constants, states, output, order, mask, training):
     after = []
     for t in order:
         out, new = layer.step(steps[t], states, constants, training)
+        output_is_state = out is new[0]  # the built-in cells: the output is h, carried with the states
         if mask is not None:
             keep = mask[:, t:t + 1]
             new = [mg.where(keep, n, o) for n, o in zip(new, states)]
-            out = mg.where(keep, out, output)
+            out = new[0] if output_is_state else mg.where(keep, out, output)
         states, output = new, out
         after.append((output, states))
     return after
