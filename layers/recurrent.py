@@ -303,7 +303,9 @@ class RNN(Layer):
         the layer's without weights), widened to x's when x is a wider float (numpy's promotion: a float64 input
         into a float32 layer computes in float64). Integer inputs and initial states are cast to it."""
         dtype = self._weights[0].dtype if self._weights else self.dtype
-        return np.result_type(dtype, x.dtype) if x.dtype.kind == "f" else dtype
+        if x.dtype == dtype or x.dtype.kind != "f":
+            return dtype
+        return np.result_type(dtype, x.dtype)
 
     def get_initial_state(self, x, initial_state=None):
         """The states a sequence x (batch, timesteps, input_dim) starts from, as Tensors (batch, size) of x's
@@ -320,7 +322,8 @@ class RNN(Layer):
             return out
         if self.stateful:
             return [mg.Tensor(np.asarray(s, dtype=dtype)) for s in self.states]
-        return [mg.Tensor(np.zeros((b, n), dtype=dtype)) for n in self.state_size]
+        zeros = {}  # one array per size: the states are never written in place
+        return [mg.Tensor(zeros.setdefault(n, np.zeros((b, n), dtype=dtype))) for n in self.state_size]
 
     def initial_output(self, states):
         """The output "before the first step", which leading masked steps repeat: the initial state the output
@@ -424,6 +427,10 @@ class RNN(Layer):
         levels together (a masked step carries every level's states, and an upper level's step at a masked step
         is discarded whatever its input), one tape entry per level."""
         stacked = isinstance(self.cell, StackedRNNCells)
+        if not stacked:  # one cell (the built-in layers): the short way
+            offer = getattr(self.cell, "fused_kernel", None)
+            spec = None if offer is None else offer(dropout_masks)
+            return None if spec is None else [(*spec, len(self.states))]
         kernels = []
         for i, cell in enumerate(self.cell.cells if stacked else [self.cell]):
             offer = getattr(cell, "fused_kernel", None)

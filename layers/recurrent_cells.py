@@ -69,6 +69,11 @@ __all__ = ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "state_siz
 
 def state_sizes(cell):
     """``cell.state_size`` as a list of ints; TypeError/ValueError naming the cell when it is missing or bad."""
+    size = getattr(cell, "state_size", None)
+    if type(size) is int and size > 0:  # the common cases, quickly (asked several times per call)
+        return [size]
+    if type(size) in (list, tuple) and size and all(type(s) is int and s > 0 for s in size):
+        return list(size)
     name = getattr(cell, "name", type(cell).__name__)
     if not hasattr(cell, "state_size"):
         raise TypeError(f"cell {name!r} ({type(cell).__name__}) has no state_size: a recurrent cell declares "
@@ -318,8 +323,12 @@ class _KernelCell(Layer):
         (batch, input_dim) and one recurrent mask (batch, units) across the gates; 0 and 1 draw one per gate,
         (k, batch, n) in Keras gate order."""
         lead = () if self.implementation == 2 else (1 if self.n_gates == 1 else self.n_gates,)
-        return {"inputs": (lead + (batch_size, input_dim), self.dropout),
-                "states": (lead + (batch_size, self.units), self.recurrent_dropout)}
+        spec = {}
+        if self.dropout:
+            spec["inputs"] = (lead + (batch_size, input_dim), self.dropout)
+        if self.recurrent_dropout:
+            spec["states"] = (lead + (batch_size, self.units), self.recurrent_dropout)
+        return spec
 
     def _kernel_options(self):
         return {"activation": activations.builtin_name(self.activation)}
@@ -328,11 +337,15 @@ class _KernelCell(Layer):
         """What the RNN needs to run a whole sequence through the hand-written BPTT of ``rnn_kernels``:
         (kernel name, weights [kernel, recurrent_kernel, bias], kernel options), or None when the kernels cannot
         run this cell (an activation they do not know: the tape path then runs it)."""
-        options = self._kernel_options()   # {argument: activation name, or None for a user's function}
-        if any(name not in rnn_kernels.KNOWN_ACTIVATIONS for name in options.values()):
+        key = (self.activation, self.recurrent_activation)
+        if self.__dict__.get("_fused_for") != key:  # the activations' names, looked up once per pair of functions
+            options = self._kernel_options()   # {argument: activation name, or None for a user's function}
+            known = all(name in rnn_kernels.KNOWN_ACTIVATIONS for name in options.values())
+            self._fused_for, self._fused_options = key, (options if known else None)
+        if self._fused_options is None:
             return None
         masks = dropout_masks or {}
-        options.update(x_masks=_data(masks.get("inputs")), h_masks=_data(masks.get("states")),
+        options = dict(self._fused_options, x_masks=_data(masks.get("inputs")), h_masks=_data(masks.get("states")),
                        implementation=self.implementation)
         return self.kernel_name, [self.kernel, self.recurrent_kernel, self.bias], options
 
