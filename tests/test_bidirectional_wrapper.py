@@ -240,3 +240,17 @@ def test_against_keras3_bidirectional_lstm_with_copied_weights():
     assert len(got) == len(want) == 5
     for g, w in zip(got, want):
         np.testing.assert_allclose(g.data, keras.ops.convert_to_numpy(w), rtol=1e-4, atol=1e-5)
+
+
+def test_penalties_of_both_directions_reach_the_model():
+    from layers import regularizers
+    bi = Bidirectional(SimpleRNN(U, kernel_regularizer=regularizers.l2(0.1), activity_regularizer=regularizers.l1(0.01),
+                                 dtype="float64"))
+    x = data(B, T, D)
+    out = bi(x)
+    fw, bw = bi.forward_layer, bi.backward_layer
+    kernels = [0.1 * np.sum(fw.kernel.data ** 2), 0.1 * np.sum(bw.kernel.data ** 2)]
+    activity = [0.01 * np.abs(fw(x).data).sum(), 0.01 * np.abs(bw(x).data).sum()]
+    bi(x)
+    np.testing.assert_allclose(sorted(float(p.data) for p in bi.losses), sorted(kernels + activity), rtol=1e-12)
+    assert out.shape == (B, 2 * U)
