@@ -13,6 +13,9 @@ What is measured (float32 throughout; every number is a median of repeats after 
   input and every weight, seeded with a fixed random cotangent of the output sequence (return_sequences=True).
 * paths of ours: implementation 0/1/2 x unroll False ("fused": one tape entry, the hand-written BPTT of
   layers/rnn_kernels.py) / True ("unroll": every step recorded on minigrad's tape).
+* user cell (LSTM only): ``RNN(UserLSTMCell(units))``, an LSTM cell as a user writes it (its step in a few
+  minigrad ops, no fused kernel, so it runs on the tape), with the built-in LSTM's weights; checked against the
+  fused LSTM first, then timed beside it (``--no-user-cell`` leaves it out).
 * torch: nn.LSTM / nn.GRU / nn.RNN(tanh), batch_first, weights copied from ours (LSTM/RNN outputs and gradients
   are checked against ours; PyTorch's GRU applies the reset gate after the recurrent product, a different
   function, so for the GRU only times are compared). autograd: HIPS autograd differentiating an LSTM written in
@@ -58,7 +61,7 @@ if ROOT not in sys.path:
 import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from layers import GRU, LSTM, SimpleRNN, rnn_kernels  # noqa: E402
+from layers import GRU, LSTM, RNN, Layer, SimpleRNN, activations, rnn_kernels  # noqa: E402
 
 try:
     import threadpoolctl
@@ -371,6 +374,43 @@ class AutogradLSTM:
         return {"y": self.fwd(), "dx": dx, "dW": dW, "dR": dR, "db": db}
 
 
+class UserLSTMCell(Layer):
+    """The LSTM step as a user would write it with minigrad ops (gate order i, f, c, o; weights in the built-in
+    LSTM's layout), to time a user's cell on the tape path against the built-in fused kernel."""
+
+    def __init__(self, units, recurrent_activation="sigmoid", **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size = units, [units, units]
+        self.recurrent_activation = activations.get(recurrent_activation)
+
+    def build(self, input_shape):
+        u = self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], 4 * u), "glorot_uniform")
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (u, 4 * u), "orthogonal")
+        self.bias = self.add_weight("bias", (4 * u,), "zeros")
+
+    def call(self, inputs, states, training=False):
+        h, c = states
+        i, f, g, o = mg.split(inputs @ self.kernel + h @ self.recurrent_kernel + self.bias, 4, axis=-1)
+        sig = self.recurrent_activation
+        c = sig(f) * c + sig(i) * mg.tanh(g)
+        h = sig(o) * mg.tanh(c)
+        return h, [h, c]
+
+
+class UserCell(Ours):
+    """``RNN(UserLSTMCell(units))`` with the built-in LSTM's weights."""
+
+    def __init__(self, shape, weights, x, dy, recurrent_activation):
+        self.layer = RNN(UserLSTMCell(shape[3], recurrent_activation), return_sequences=True)
+        self.x = mg.Tensor(x, requires_grad=True)
+        with mg.no_grad():
+            self.layer(np.zeros((1, 1, shape[2]), F32))
+        self.layer.set_weights(weights)
+        self.dy = dy
+        self.params = self.layer.weights
+
+
 def ours_paths(impls, paths):
     return [(kind, i) for kind in ("fused", "unroll") if kind in paths for i in impls]
 
@@ -415,11 +455,13 @@ def run_checks(args, layers, shapes, torch, autograd, log):
                         results["torch"] = Torch(torch, layer, shape, weights, x, dy).results()
                 if autograd is not None and layer == "lstm" and args.recurrent_activation == "sigmoid":
                     results["autograd"] = AutogradLSTM(autograd, shape, weights, x, dy).results()
+                if layer == "lstm" and args.user_cell:
+                    results["user cell"] = UserCell(shape, weights, x, dy, args.recurrent_activation).results()
             ref_f32 = all(np.asarray(v).dtype == F32 for v in ref.values())
             for name, res in results.items():
                 err, where, f32 = compare(ref, res)
                 # PyTorch's float32 sums differ from numpy's in order, its activations from ours in rounding
-                tol = TOL if name.startswith(("fused", "unroll")) else 5 * TOL
+                tol = TOL if name.startswith(("fused", "unroll", "user")) else 5 * TOL
                 good = err <= tol and (f32 or name in ("torch", "autograd")) and ref_f32
                 ok &= good
                 rows.append((LAYERS[layer][2], ",".join(map(str, shape)), name, err, where, f32 and ref_f32, good))
@@ -628,6 +670,9 @@ def run_threads(args, nthreads, layers, shapes, torch, autograd, log):
                 if autograd is not None and layer == "lstm":
                     a = AutogradLSTM(autograd, shape, weights, x, dy)
                     entries["autograd"] = {"fwd": a.fwd, "fb": a.fb}
+                if layer == "lstm" and args.user_cell:
+                    u = UserCell(shape, weights, x, dy, args.recurrent_activation)
+                    entries["user cell"] = {"fwd": u.fwd, "fb": u.fb}
                 load0 = loadavg()[0]
                 res = time_group(entries, args.rounds, args.repeats, args.budget)
                 groups.append({"layer": layer, "shape": shape, "threads": nthreads, "times": res,
@@ -754,6 +799,24 @@ def build_report(info, args, checks, check_rows, per_thread, memory, tape, opsps
             w("| %s | %s | %d | *FLOP floor* |  | %s |  |  | 1.00 |  |" % (
                 LAYERS[g["layer"]][2], ",".join(map(str, g["shape"])), n, fmt(g["floor_ms"])))
     w("")
+    # ---------------------------------------------------------------- a user's cell
+    user = [(n, g) for n, res in sorted(per_thread.items()) for g in res["groups"] if "user cell" in g["times"]]
+    if user:
+        w("## A user-written cell (RNN over an LSTM cell in minigrad ops, on the tape) vs the built-in fused LSTM")
+        w("")
+        w("Same weights and equations (checked above); wall ms, best round's median. The user's cell records its "
+          "step op by op; the built-in LSTM runs its sequence as one tape entry with hand-written BPTT.")
+        w("")
+        w("| B,T,D,U | thr | fused fwd | user cell fwd | ratio | fused fwd+bwd | user cell fwd+bwd | ratio |")
+        w("|---|---|---|---|---|---|---|---|")
+        for n, g in user:
+            t = g["times"]
+            f, u = t.get("fused impl0"), t["user cell"]
+            w("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                ",".join(map(str, g["shape"])), n, fmt(f and f["fwd"][0]), fmt(u["fwd"][0]),
+                fmt(ratio(u["fwd"][0], f and f["fwd"][0]), "%.1fx"), fmt(f and f["fb"][0]), fmt(u["fb"][0]),
+                fmt(ratio(u["fb"][0], f and f["fb"][0]), "%.1fx")))
+        w("")
     # ---------------------------------------------------------------- tape
     if tape:
         w("## Tape overhead (100k-op chain of float32 multiplies on 4-element arrays, best of 3)")
@@ -839,6 +902,8 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--no-autograd", action="store_true")
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--no-user-cell", dest="user_cell", action="store_false",
+                   help="leave out RNN(UserLSTMCell): a user-written LSTM cell on the tape path")
     p.add_argument("--no-timing", action="store_true", help="only the checks, memory and tape overhead")
     p.add_argument("--torch-native", action="store_true", help="also time PyTorch with oneDNN disabled")
     p.add_argument("--tape-ops", type=int, default=100000, help="ops in the tape-overhead chain (default 100000)")

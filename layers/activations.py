@@ -19,6 +19,9 @@ import minigrad as mg
 # Klambauer et al. 2017 constants, to the digits Keras 2.0 uses.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+# Keras 2.0's hard sigmoid: clip(HARD_SIGMOID_SLOPE * x + HARD_SIGMOID_SHIFT, 0, 1) (minigrad's op uses these numbers).
+HARD_SIGMOID_SLOPE = 0.2
+HARD_SIGMOID_SHIFT = 0.5
 
 
 def _data(x):

@@ -215,7 +215,9 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__module__.split(".")[0] == "layers":  # the package's own layers; a user's joins with register
+        # the package's own public layers; private bases (_Merge) are not in configs, and a user's layer joins with
+        # register
+        if cls.__module__.split(".")[0] == "layers" and not cls.__name__.startswith("_"):
             serialization.register(cls)
 
     _allowed_kwargs = {"name", "trainable", "input_shape", "batch_input_shape", "batch_size", "input_dim",
@@ -432,9 +434,13 @@ class Layer:
 
     def check_declared_shape(self, shape):
         """Raise ValueError if ``shape`` (batch axis first) contradicts the shape declared at construction: its
-        rank, or any non-batch size the declaration fixed. The batch axis is checked by stateful layers."""
+        rank, or any non-batch size the declaration fixed. The batch axis is checked by stateful layers.
+
+        The declaration governs the build: once a layer is built (by its first call, or by an explicit
+        ``build(shape)``, which Keras lets override the declaration) the built shape is what ``check_input_shape``
+        holds calls to."""
         declared = self.batch_input_shape
-        if declared is None:
+        if declared is None or self.built:
             return
         if len(shape) != len(declared) or any(
                 d is not None and s is not None and d != s for d, s in zip(declared[1:], shape[1:])):

@@ -1,14 +1,15 @@
 """Fused forward passes and hand-written backprop through time for the Keras 2.0 recurrent cells.
 
-numpy only. Each cell has a pair of functions
+The arithmetic is numpy only (the activations' names and constants come from ``layers/activations.py``). Each cell
+has a pair of functions
 
     <cell>_forward(x, W, R, b, *initial_states, mask=, x_masks=, h_masks=, activation=, ..., go_backwards=)
         -> (outputs, *final_states, cache)
     <cell>_backward(cache, d_outputs, *d_final_states)
         -> (dx, dW, dR, db, *d_initial_states)
 
-that a minigrad `Function` wraps as one tape entry per sequence. The step equations (Keras 2.0, see
-keras2-rnn-semantics.md sections 1-4) are written out above each cell. Conventions shared by all cells:
+that a minigrad `Function` wraps as one tape entry per sequence. The step equations (Keras 2.0, stated in
+docs/recurrent-semantics.md) are written out above each cell. Conventions shared by all cells:
 
 * Shapes: x (B,T,D) batch-major; W (D,kU); R (U,kU); b (kU,) or None (use_bias=False); states (B,U);
   k = 1 (SimpleRNN), 3 (GRU, gates z,r,h), 4 (LSTM, gates i,f,c,o).
@@ -27,7 +28,7 @@ keras2-rnn-semantics.md sections 1-4) are written out above each cell. Conventio
 * Backward arguments d_outputs / d_hT / d_cT may be None (no gradient). db is None when b is None.
 * The cache is opaque; backward does not modify it, so it may be called more than once.
 
-How it is made fast (PERFORMANCE-NOTES.md, benchmarks/RESULTS.md): one input product for all timesteps before the
+How it is made fast (measured in benchmarks/RESULTS.md): one input product for all timesteps before the
 loop, with the bias riding along as a column of ones in the time-major copy of x (and db coming out of dW's
 product); time-major buffers (see `_Prepared`) so that each step works on contiguous blocks, allocated once per
 call and recycled between calls (`_BufferPool`); `out=` arithmetic; gates reordered internally so that gates
@@ -42,6 +43,8 @@ import weakref
 
 import numpy as np
 
+from . import activations
+
 __all__ = ['KNOWN_ACTIVATIONS', 'clear_buffer_pool', 'simple_rnn_forward', 'simple_rnn_backward',
            'gru_forward', 'gru_backward', 'lstm_forward', 'lstm_backward']
 
@@ -50,15 +53,14 @@ __all__ = ['KNOWN_ACTIVATIONS', 'clear_buffer_pool', 'simple_rnn_forward', 'simp
 # Activations: y = f(a) = g(scale * a + shift). The kernels fold scale/shift into the weights of the gates
 # that use f, so that a step only evaluates g. Derivatives are written in terms of the output y, so backward
 # needs only the stored outputs. `derivative` is d f / d a (the scale included).
+# The functions, their names and constants are those of layers/activations.py (one definition); this table holds
+# only the in-place numpy forms of the ones the kernels run, keyed by the activation function itself.
 # ----------------------------------------------------------------------------------------------------------
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
 class _Activation:
-    def __init__(self, name, g, derivative, scale=1.0, shift=0.0):
-        self.name, self.g, self.derivative, self.scale, self.shift = name, g, derivative, scale, shift
+    def __init__(self, fn, g, derivative, scale=1.0, shift=0.0):
+        self.fn, self.name = fn, fn.__name__
+        self.g, self.derivative, self.scale, self.shift = g, derivative, scale, shift
 
     def apply(self, a, out):
         """out = f(a), for an argument whose scale/shift were not folded in (LSTM's act(c))."""
@@ -96,15 +98,15 @@ def _d_sigmoid(y, out):                       # y (1 - y)
     out *= y
 
 
-def _clip01(u, out):                          # hard_sigmoid(a) = clip(u, 0, 1), with u = 0.2 a + 0.5
+def _clip01(u, out):                          # hard_sigmoid(a) = clip(u, 0, 1), with u = slope a + shift
     _clip(u, _CONSTANTS.get((0.0, out.dtype), 0), _CONSTANTS.get((1.0, out.dtype), 1), out=out)
 
 
-def _d_hard_sigmoid(y, out):                  # 0.2 where 0 < y < 1, else 0
+def _d_hard_sigmoid(y, out):                  # the slope where 0 < y < 1, else 0
     np.subtract(1, y, out=out)                # y (1 - y) > 0 exactly where 0 < y < 1 (0 <= y <= 1)
     out *= y
     np.greater(out, 0, out=out)
-    out *= 0.2
+    out *= activations.HARD_SIGMOID_SLOPE
 
 
 def _relu(u, out):
@@ -157,32 +159,35 @@ def _d_elu(y, out):                           # 1 if y > 0 else y + 1
     np.minimum(out, 1, out=out)
 
 
-def _selu(u, out):
+def _selu(u, out):                            # scale * (a if a > 0 else alpha (e^a - 1))
     e = np.minimum(u, 0)
     np.expm1(e, out=e)
-    e *= _SELU_ALPHA
+    e *= activations.SELU_ALPHA
     np.copyto(e, u, where=u > 0)
-    np.multiply(e, _SELU_SCALE, out=out)
+    np.multiply(e, activations.SELU_SCALE, out=out)
 
 
 def _d_selu(y, out):                          # scale if y > 0 else y + scale*alpha
-    np.add(y, _SELU_SCALE * _SELU_ALPHA, out=out)
-    np.copyto(out, _SELU_SCALE, where=y > 0)
+    np.add(y, activations.SELU_SCALE * activations.SELU_ALPHA, out=out)
+    np.copyto(out, activations.SELU_SCALE, where=y > 0)
 
 
-_ACTIVATIONS = {
-    'tanh': _Activation('tanh', _tanh, _d_tanh),
-    'sigmoid': _Activation('sigmoid', _sigmoid_of_half, _d_sigmoid, scale=0.5),
-    'hard_sigmoid': _Activation('hard_sigmoid', _clip01, _d_hard_sigmoid, scale=0.2, shift=0.5),
-    'relu': _Activation('relu', _relu, _d_relu),
-    'linear': _Activation('linear', _linear, _d_linear),
-    'softsign': _Activation('softsign', _softsign, _d_softsign),
-    'softplus': _Activation('softplus', _softplus, _d_softplus),
-    'elu': _Activation('elu', _elu, _d_elu),
-    'selu': _Activation('selu', _selu, _d_selu),
-}
+_FORMS = [
+    _Activation(activations.tanh, _tanh, _d_tanh),
+    _Activation(activations.sigmoid, _sigmoid_of_half, _d_sigmoid, scale=0.5),
+    _Activation(activations.hard_sigmoid, _clip01, _d_hard_sigmoid, scale=activations.HARD_SIGMOID_SLOPE,
+                shift=activations.HARD_SIGMOID_SHIFT),
+    _Activation(activations.relu, _relu, _d_relu),
+    _Activation(activations.linear, _linear, _d_linear),
+    _Activation(activations.softsign, _softsign, _d_softsign),
+    _Activation(activations.softplus, _softplus, _d_softplus),
+    _Activation(activations.elu, _elu, _d_elu),
+    _Activation(activations.selu, _selu, _d_selu),
+]
+_ACTIVATIONS = {form.name: form for form in _FORMS}
 
-#: Activation names the kernels implement (None also means 'linear'). Others: use the tape-recorded path.
+#: Activation names the kernels implement (None also means 'linear'), as ``layers.activations`` names them.
+#: Others (a user's callable, softmax): the tape-recorded path.
 KNOWN_ACTIVATIONS = frozenset(_ACTIVATIONS)
 
 
@@ -386,27 +391,33 @@ class _Prepared:
             self.bf_g = None
 
 
+def _lead(A, ndim):
+    """The size of A's leading (gate) axis when it has one beyond ``ndim`` axes, else 1: reshape(-1, ...) cannot
+    infer it when the batch is empty."""
+    return A.shape[0] if A.ndim > ndim else 1
+
+
 def _input_product(p):
     """(x_t ⊙ m_x^g) W_g + b_g for all steps and gates at once -> pool buffer G (k,T,B,U); G[j] is contiguous."""
     T, B, U = p.T, p.B, p.U
     k, Da = p.W_g.shape[0], p.Xt.shape[-1]                         # Da = D+1 with Xt's column of ones
     G = _POOL.empty((k, T, B, U), p.dtype)
     Xm = p.Xt if p.x_m is None else p.Xt * p.x_m[:, None]          # (T,B,Da) or (1|k,T,B,Da)
-    np.matmul(Xm.reshape(-1, T * B, Da), p.Wf_g, out=G.reshape(k, T * B, U))
+    np.matmul(Xm.reshape(_lead(Xm, 3), T * B, Da), p.Wf_g, out=G.reshape(k, T * B, U))
     if p.bf_g is not None:
         G += p.bf_g
     return G
 
 
-def _input_grads(c, DA):
+def _input_grads(cache, DA):
     """From da (k,T,B,U): dW_g = sum_t (x_t⊙m_x^g)^T da_t^g (k,Da,U) and dX_t = sum_g (da_t^g W_g^T) ⊙ m_x^g.
     With Xt's column of ones (Da = D+1), dW_g's last row is db_g."""
-    Xt, x_m, W_g = c.Xt, c.x_m, c.W_g
+    Xt, x_m, W_g = cache.Xt, cache.x_m, cache.W_g
     T, B, Da = Xt.shape
     k, U, D = DA.shape[0], DA.shape[-1], W_g.shape[1]
     DA3 = DA.reshape(k, T * B, U)
     Xm = Xt if x_m is None else Xt * x_m[:, None]
-    dW_g = np.matmul(Xm.reshape(-1, T * B, Da).transpose(0, 2, 1), DA3)
+    dW_g = np.matmul(Xm.reshape(_lead(Xm, 3), T * B, Da).transpose(0, 2, 1), DA3)
     dX = np.matmul(DA3[0], W_g[0].T).reshape(T, B, D)             # the per-gate terms summed into one array
     if x_m is not None:
         dX *= x_m[0, :, :D]
@@ -424,7 +435,7 @@ def _recurrent_weight_grad(Hprev, DA, h_m):
     """dR_g = sum_t (h_{t-1} ⊙ m_h^g)^T da_t^g -> (n,U,U), for Hprev (T,B,U) and DA (n,T,B,U)."""
     T, B, U = Hprev.shape
     Hm = Hprev if h_m is None else Hprev * h_m[:, None]
-    return np.matmul(Hm.reshape(-1, T * B, U).transpose(0, 2, 1), DA.reshape(-1, T * B, U))
+    return np.matmul(Hm.reshape(_lead(Hm, 3), T * B, U).transpose(0, 2, 1), DA.reshape(_lead(DA, 3), T * B, U))
 
 
 _COPY_D_OUTPUTS_BYTES = 1 << 20                        # up to this size d_outputs is copied time-major
@@ -454,22 +465,22 @@ def _next_dh(d_out, t, dh, dh_rec):
     return dh, dh_rec
 
 
-def _finish(c, DA, dR_g):
+def _finish(cache, DA, dR_g):
     """dW, db from DA; gates back to Keras order; dx back to (B,T,D) in the original input order."""
-    dW_g, dX = _input_grads(c, DA)
+    dW_g, dX = _input_grads(cache, DA)
     dx = dX.transpose(1, 0, 2)
-    if c.go_backwards:
+    if cache.go_backwards:
         dx = dx[:, ::-1]
     k, T, B, U = DA.shape
-    D = c.W_g.shape[1]
-    dW = _join_gates(dW_g[:, :D], c.slots)
-    dR = _join_gates(dR_g, c.slots)
-    if not c.has_bias:
+    D = cache.W_g.shape[1]
+    dW = _join_gates(dW_g[:, :D], cache.slots)
+    dR = _join_gates(dR_g, cache.slots)
+    if not cache.has_bias:
         db = None
     elif dW_g.shape[1] > D:                            # Xt's column of ones: db_g is dW_g's last row
-        db = _join_gates(dW_g[:, D], c.slots)
+        db = _join_gates(dW_g[:, D], cache.slots)
     else:
-        db = _join_gates(DA.reshape(k, T * B, U).sum(axis=1), c.slots)
+        db = _join_gates(DA.reshape(k, T * B, U).sum(axis=1), cache.slots)
     return dx, dW, dR, db
 
 
@@ -514,15 +525,15 @@ def _rows_in_keras_order(P, first, slots):
     return P.reshape(T * B, n * U)[:, :k * U]
 
 
-def _finish_rows(c, DA, Hprev):
+def _finish_rows(cache, DA, Hprev):
     """dx, dW, dR, db from DA (T*B, kU) in Keras gate order (rows in processing order): three large products with
     the gates side by side (dx needs no per-gate sum; with Xt's column of ones, db is dW's last row). Per-gate
     dropout masks: one product per gate."""
-    Xt, x_m, h_m, W = c.Xt, c.x_m, c.h_m, c.W
+    Xt, x_m, h_m, W = cache.Xt, cache.x_m, cache.h_m, cache.W
     T, B, Da = Xt.shape
     D = W.shape[0]
     kU = DA.shape[1]
-    k = len(c.slots)
+    k = len(cache.slots)
     U = kU // k
     X2, H2 = Xt.reshape(T * B, Da), Hprev.reshape(T * B, U)
     if x_m is None or x_m.shape[0] == 1:
@@ -535,7 +546,7 @@ def _finish_rows(c, DA, Hprev):
         dW = np.empty((Da, kU), dtype=DA.dtype)
         dX = np.zeros((T, B, D), dtype=DA.dtype)
         for g in range(k):
-            m, cols = x_m[c.slots.index(g)], slice(g * U, (g + 1) * U)
+            m, cols = x_m[cache.slots.index(g)], slice(g * U, (g + 1) * U)
             dW[:, cols] = np.matmul((Xt * m).reshape(T * B, Da).T, DA[:, cols])
             dX += np.matmul(DA[:, cols], W[:, cols].T).reshape(T, B, D) * m[..., :D]
         dX = dX.reshape(T * B, D)
@@ -546,13 +557,13 @@ def _finish_rows(c, DA, Hprev):
         dR = np.empty((U, kU), dtype=DA.dtype)
         for g in range(k):
             cols = slice(g * U, (g + 1) * U)
-            dR[:, cols] = np.matmul((Hprev * h_m[c.slots.index(g)]).reshape(T * B, U).T, DA[:, cols])
+            dR[:, cols] = np.matmul((Hprev * h_m[cache.slots.index(g)]).reshape(T * B, U).T, DA[:, cols])
     if Da > D:                                         # Xt's column of ones: db is the last row
-        dW, db = dW[:D], (dW[D] if c.has_bias else None)
+        dW, db = dW[:D], (dW[D] if cache.has_bias else None)
     else:
-        db = np.matmul(np.ones(T * B, DA.dtype), DA) if c.has_bias else None   # a gemv: faster than a strided sum
+        db = np.matmul(np.ones(T * B, DA.dtype), DA) if cache.has_bias else None   # a gemv: faster than a strided sum
     dx = dX.reshape(T, B, D).transpose(1, 0, 2)
-    if c.go_backwards:
+    if cache.go_backwards:
         dx = dx[:, ::-1]
     return dx, dW, dR, db
 
@@ -603,19 +614,18 @@ def simple_rnn_backward(cache, d_outputs, d_hT):
 
     Returns (dx (B,T,D), dW (D,U), dR (U,U), db (U,) or None, dh0 (B,U)).
     """
-    c = cache
-    H, h_m, carry, dtype = c.H, c.h_m, c.carry, c.dtype
+    H, h_m, carry, dtype = cache.H, cache.h_m, cache.carry, cache.dtype
     T, B, U = H.shape[0] - 1, H.shape[1], H.shape[2]
     d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
 
     # Factors independent of the recurrence, all steps at once: act'(a_t), from the outputs.
     # (At masked steps H holds the carried h, but the factor is zeroed there: nothing flows into the step.)
     DA = _POOL.empty((1, T, B, U), dtype)              # act'(a_t), turned into da_t in place by the loop
-    c.acts[0].derivative(H[1:], DA[0])
+    cache.acts[0].derivative(H[1:], DA[0])
     if carry is not None:
         np.copyto(DA[0], 0, where=carry)
 
-    RT = np.ascontiguousarray(c.R_g[0].T)
+    RT = np.ascontiguousarray(cache.R_g[0].T)
     dh_rec = np.empty((B, U), dtype=dtype)
     for t in range(T - 1, -1, -1):                     # dh = d loss / d h_t, complete now
         da = np.multiply(dh, DA[0, t], out=DA[0, t])   # da_t = dh ⊙ act'(a_t)
@@ -628,7 +638,7 @@ def simple_rnn_backward(cache, d_outputs, d_hT):
             dh, dh_rec = _next_dh(d_out, t, dh, dh_rec)
 
     dR_g = _recurrent_weight_grad(H[:-1], DA, h_m)
-    dx, dW, dR, db = _finish(c, DA, dR_g)
+    dx, dW, dR, db = _finish(cache, DA, dR_g)
     _POOL.recycle(DA)
     return dx, dW, dR, db, dh_rec
 
@@ -651,13 +661,17 @@ _GRU_SLOTS = (1, 0, 2)                                 # [r, z, h]: sigmoid gate
 
 
 def gru_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None, activation='tanh',
-                recurrent_activation='hard_sigmoid', implementation=0, go_backwards=False):
-    """GRU (reset before the recurrent product) over a sequence.
+                recurrent_activation='hard_sigmoid', implementation=0, go_backwards=False, reset_after=False):
+    """GRU over a sequence; the reset gate is applied before the recurrent product (Keras 2.0), or after it with
+    reset_after=True (see `_gru_reset_after_forward`).
 
-    x (B,T,D), W (D,3U), R (U,3U), b (3U,) or None, h0 (B,U); mask (B,T) bool or None;
-    x_masks (B,D) shared or (3,B,D) per gate [z,r,h]; h_masks (B,U) or (3,B,U); or None.
-    Returns (outputs (B,T,U), h_T (B,U), cache).
+    x (B,T,D), W (D,3U), R (U,3U), b (3U,) or None (reset_after: (2,3U), input bias then recurrent bias),
+    h0 (B,U); mask (B,T) bool or None; x_masks (B,D) shared or (3,B,D) per gate [z,r,h]; h_masks (B,U) or
+    (3,B,U); or None. Returns (outputs (B,T,U), h_T (B,U), cache).
     """
+    if reset_after:
+        return _gru_reset_after_forward(x, W, R, b, h0, mask, x_masks, h_masks, activation, recurrent_activation,
+                                        implementation, go_backwards)
     act = _get_activation(activation, 'activation')
     sig = _get_activation(recurrent_activation, 'recurrent_activation')
     acts = (sig, sig, act)
@@ -694,18 +708,20 @@ def gru_forward(x, W, R, b, h0, *, mask=None, x_masks=None, h_masks=None, activa
         if carry is not None:
             np.copyto(h, h_prev, where=carry[t])       # masked step: h carries over
 
-    cache = _make_cache(p, 'gru', _GRU_SLOTS, acts, b is not None, go_backwards, pooled=(G, RH), G=G, H=H, RH=RH)
+    cache = _make_cache(p, 'gru', _GRU_SLOTS, acts, b is not None, go_backwards, pooled=(G, RH), G=G, H=H, RH=RH,
+                        reset_after=False)
     return H[1:].transpose(1, 0, 2), H[T], cache
 
 
 def gru_backward(cache, d_outputs, d_hT):
     """BPTT for `gru_forward`. d_outputs (B,T,U) or None, d_hT (B,U) or None.
 
-    Returns (dx (B,T,D), dW (D,3U), dR (U,3U), db (3U,) or None, dh0 (B,U)).
+    Returns (dx (B,T,D), dW (D,3U), dR (U,3U), db (3U,) (reset_after: (2,3U)) or None, dh0 (B,U)).
     """
-    c = cache
-    G, H, h_m, carry, dtype = c.G, c.H, c.h_m, c.carry, c.dtype
-    sig, act = c.acts[0], c.acts[2]
+    if cache.reset_after:
+        return _gru_reset_after_backward(cache, d_outputs, d_hT)
+    G, H, h_m, carry, dtype = cache.G, cache.H, cache.h_m, cache.carry, cache.dtype
+    sig, act = cache.acts[0], cache.acts[2]
     _, T, B, U = G.shape
     d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
     Hprev = H[:-1]
@@ -729,8 +745,8 @@ def gru_backward(cache, d_outputs, d_hT):
         np.copyto(P, 0, where=carry)
         np.copyto(P[4], 1, where=carry)
 
-    RT_rz = np.ascontiguousarray(c.R_g[:2].transpose(0, 2, 1))      # (2,U,U): R_r^T, R_z^T
-    RT_h = np.ascontiguousarray(c.R_g[2].T)
+    RT_rz = np.ascontiguousarray(cache.R_g[:2].transpose(0, 2, 1))      # (2,U,U): R_r^T, R_z^T
+    RT_h = np.ascontiguousarray(cache.R_g[2].T)
     drh = np.empty((B, U), dtype=dtype)
     dh_rec = np.empty((B, U), dtype=dtype)
     rec = np.empty((2, B, U), dtype=dtype)
@@ -750,8 +766,135 @@ def gru_backward(cache, d_outputs, d_hT):
     DA = P[1:4]
     dR_g = np.empty((3, U, U), dtype=dtype)
     dR_g[:2] = _recurrent_weight_grad(Hprev, DA[:2], None if h_m is None else h_m[:2])
-    dR_g[2] = np.matmul(c.RH.reshape(T * B, U).T, DA[2].reshape(T * B, U))
-    dx, dW, dR, db = _finish(c, DA, dR_g)
+    dR_g[2] = np.matmul(cache.RH.reshape(T * B, U).T, DA[2].reshape(T * B, U))
+    dx, dW, dR, db = _finish(cache, DA, dR_g)
+    _POOL.recycle(P)
+    return dx, dW, dR, db, dh_rec
+
+
+# ----------------------------------------------------------------------------------------------------------
+# GRU, reset_after=True (later Keras, cuDNN, PyTorch)     Keras gate order [z, r, h]; internal slot order [r, z, h]
+# The bias is (2, 3U): b (input bias) and b' (recurrent bias); the reset gate multiplies the recurrent product:
+#     z  = sig( (x⊙m_x^z) W_z + b_z + (h_{t-1}⊙m_h^z) R_z + b'_z )
+#     r  = sig( (x⊙m_x^r) W_r + b_r + (h_{t-1}⊙m_h^r) R_r + b'_r )
+#     q  = (h_{t-1}⊙m_h^h) R_h + b'_h                                   the candidate's recurrent product
+#     hh = act( (x⊙m_x^h) W_h + b_h + r⊙q )                             reset applied after the product
+#     h_t = z⊙h_{t-1} + (1-z)⊙hh                                        output_t = h_t
+# Backward, dh = d loss / d h_t. Every gate's gradient is dh times a factor known before the loop:
+#     da_h = dh ⊙ (1 - z) ⊙ act'(hh)
+#     dq   = da_h ⊙ r
+#     da_r = da_h ⊙ q ⊙ sig'(r)
+#     da_z = dh ⊙ (h_{t-1} - hh) ⊙ sig'(z)
+#     dh_{t-1} = dh ⊙ z + (da_z R_z^T) ⊙ m_h^z + (da_r R_r^T) ⊙ m_h^r + (dq R_h^T) ⊙ m_h^h
+#     db = sum of [da_z, da_r, da_h];   db' = sum of [da_z, da_r, dq];   dR_h = sum of (h_{t-1}⊙m_h^h)^T dq
+# ----------------------------------------------------------------------------------------------------------
+
+def _gru_reset_after_forward(x, W, R, b, h0, mask, x_masks, h_masks, activation, recurrent_activation,
+                             implementation, go_backwards):
+    act = _get_activation(activation, 'activation')
+    sig = _get_activation(recurrent_activation, 'recurrent_activation')
+    acts = (sig, sig, act)
+    U3 = np.shape(W)[-1]
+    b_rec_h = None
+    if b is not None:
+        b = np.asarray(b)
+        if b.shape != (2, U3):
+            raise ValueError('with reset_after=True, b must have shape %s (input bias, recurrent bias), got %s'
+                             % ((2, U3), b.shape))
+        # b'_z, b'_r are constants added to the gates' pre-activations like b_z, b_r: they join the input bias;
+        # b'_h sits inside r ⊙ q, so it stays apart
+        U = U3 // 3
+        b_rec_h = b[1, 2 * U:]
+        b = b[0] + np.concatenate([b[1, :2 * U], np.zeros(U, b.dtype)])
+    p = _Prepared(x, W, R, b, [h0], 3, _GRU_SLOTS, acts, mask, x_masks, h_masks, implementation, go_backwards,
+                  ones=True)
+    T, B, U, carry, h_m, dtype = p.T, p.B, p.U, p.carry, p.h_m, p.dtype
+    R3 = np.stack([p.Rf_g[0], p.Rf_g[1], p.R_g[2]])    # r, z folded; the candidate's R_h as it is (q unscaled)
+    b_q = None if b_rec_h is None else b_rec_h.astype(dtype)
+
+    G = _input_product(p)                              # x_t W + b per gate; becomes the gate values [r, z, hh]
+    H = np.empty((T + 1, B, U), dtype=dtype)           # H[0] = h0, H[t+1] = h after step t
+    H[0] = p.states[0]
+    Q = _POOL.empty((T, B, U), dtype)                  # q, kept for da_r
+    rec = np.empty((3, B, U), dtype=dtype)
+    rq = np.empty((B, U), dtype=dtype)
+    hm = None if h_m is None else np.empty(h_m.shape, dtype=dtype)
+    matmul, add, multiply = np.matmul, np.add, np.multiply
+    for t in range(T):
+        h_prev, h = H[t], H[t + 1]
+        rz, r, z, hh, q = G[:2, t], G[0, t], G[1, t], G[2, t], Q[t]
+        matmul(h_prev if h_m is None else multiply(h_prev, h_m, hm), R3, rec)   # (h_{t-1} ⊙ m_h^g) R_g
+        add(rz, rec[:2], rz)
+        sig.g(rz, rz)                                  # r, z = sig(.)
+        if b_q is None:
+            np.copyto(q, rec[2])
+        else:
+            add(rec[2], b_q, q)                        # q = (h_{t-1} ⊙ m_h^h) R_h + b'_h
+        multiply(r, q, rq)                             # r ⊙ q
+        if act.scale != 1.0:
+            rq *= act.scale
+        add(hh, rq, hh)
+        act.g(hh, hh)                                  # hh = act(.)
+        np.subtract(h_prev, hh, out=h)                 # h_t = hh + z ⊙ (h_{t-1} - hh)
+        multiply(h, z, out=h)
+        add(h, hh, out=h)
+        if carry is not None:
+            np.copyto(h, h_prev, where=carry[t])       # masked step: h carries over
+
+    cache = _make_cache(p, 'gru', _GRU_SLOTS, acts, b_rec_h is not None, go_backwards, pooled=(G, Q), G=G, H=H,
+                        Q=Q, reset_after=True)
+    return H[1:].transpose(1, 0, 2), H[T], cache
+
+
+def _gru_reset_after_backward(cache, d_outputs, d_hT):
+    G, H, Q, h_m, carry, dtype = cache.G, cache.H, cache.Q, cache.h_m, cache.carry, cache.dtype
+    sig, act = cache.acts[0], cache.acts[2]
+    _, T, B, U = G.shape
+    d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
+    Hprev = H[:-1]
+    r, z, hh = G[0], G[1], G[2]
+
+    # The factors, all steps at once: a step multiplies dh into P[:, t] = [dq, da_r, da_z, da_h, dh ⊙ z], so that
+    # P[0:3] (with R_h, R_r, R_z) makes dh_{t-1} in one product and P[1:4] = da in slot order [r, z, h].
+    P = _POOL.empty((5, T, B, U), dtype)
+    act.derivative(hh, P[3])
+    np.subtract(1, z, out=P[4])
+    P[3] *= P[4]                                       # da_h = dh ⊙ [(1 - z) ⊙ act'(hh)]
+    np.multiply(P[3], r, out=P[0])                     # dq   = dh ⊙ [(1 - z) ⊙ act'(hh) ⊙ r]
+    sig.derivative(G[:2], P[1:3])
+    P[1] *= Q                                          # da_r = dh ⊙ [(1 - z) ⊙ act'(hh) ⊙ q ⊙ sig'(r)]
+    P[1] *= P[3]
+    np.subtract(Hprev, hh, out=P[4])                   # da_z = dh ⊙ [(h_{t-1} - hh) ⊙ sig'(z)]
+    P[2] *= P[4]
+    np.copyto(P[4], z)                                 # dh_{t-1} gets dh ⊙ [z]
+    if carry is not None:                              # masked step: no gradient into it, h carries
+        np.copyto(P[:4], 0, where=carry)
+        np.copyto(P[4], 1, where=carry)
+
+    R_g = cache.R_g                                    # slot order [r, z, h]
+    RT3 = np.ascontiguousarray(np.stack([R_g[2], R_g[0], R_g[1]]).transpose(0, 2, 1))   # R_h^T, R_r^T, R_z^T
+    hm3 = None if h_m is None else (h_m if h_m.shape[0] == 1 else np.ascontiguousarray(h_m[[2, 0, 1]]))
+    dh_rec = np.empty((B, U), dtype=dtype)
+    rec = np.empty((3, B, U), dtype=dtype)
+    for t in range(T - 1, -1, -1):                     # dh = d loss / d h_t, complete now
+        np.multiply(dh, P[:, t], out=P[:, t])          # dq, da_r, da_z, da_h, dh ⊙ z
+        np.matmul(P[0:3, t], RT3, out=rec)             # dq R_h^T, da_r R_r^T, da_z R_z^T
+        if hm3 is not None:
+            rec *= hm3
+        np.add(rec[0], rec[1], out=dh_rec)             # the gradient reaching h_{t-1} through step t
+        dh_rec += rec[2]
+        dh_rec += P[4, t]
+        if t > 0:
+            dh, dh_rec = _next_dh(d_out, t, dh, dh_rec)
+
+    dR_g = np.empty((3, U, U), dtype=dtype)
+    dR_g[:2] = _recurrent_weight_grad(Hprev, P[1:3], None if h_m is None else h_m[:2])
+    dR_g[2] = _recurrent_weight_grad(Hprev, P[0:1], None if h_m is None else h_m[-1:])[0]
+    dx, dW, dR, db = _finish(cache, P[1:4], dR_g)
+    if db is not None:                                 # db' = [db_z, db_r, sum of dq]
+        db_rec = db.copy()
+        db_rec[2 * U:] = P[0].reshape(T * B, U).sum(axis=0)
+        db = np.stack([db, db_rec])
     _POOL.recycle(P)
     return dx, dW, dR, db, dh_rec
 
@@ -865,9 +1008,8 @@ def lstm_backward(cache, d_outputs, d_hT, d_cT):
 
     Returns (dx (B,T,D), dW (D,4U), dR (U,4U), db (4U,) or None, dh0 (B,U), dc0 (B,U)).
     """
-    c = cache
-    G, h_m, carry, dtype = c.G, c.h_m, c.carry, c.dtype
-    sig, act = c.acts[0], c.acts[3]
+    G, h_m, carry, dtype = cache.G, cache.h_m, cache.carry, cache.dtype
+    sig, act = cache.acts[0], cache.acts[3]
     T, B, U = G.shape[0] - 1, G.shape[2], G.shape[3]
     Gs = G[:T]
 
@@ -880,7 +1022,7 @@ def lstm_backward(cache, d_outputs, d_hT, d_cT):
         _lstm_factors(Gs, P, act, sig, carry)
 
     d_out, dh = _d_outputs_in_place(d_outputs, d_hT, T, B, U, dtype)
-    RT = np.ascontiguousarray(c.R_g.transpose(0, 2, 1))           # (4,U,U): R_gate^T
+    RT = np.ascontiguousarray(cache.R_g.transpose(0, 2, 1))           # (4,U,U): R_gate^T
     dc_next = None if d_cT is None else np.asarray(d_cT, dtype=dtype)
     dh_rec = np.empty((B, U), dtype=dtype)
     rec = np.empty((4, B, U), dtype=dtype)
@@ -906,6 +1048,6 @@ def lstm_backward(cache, d_outputs, d_hT, d_cT):
     dc0 = np.array(dc_next)                            # (a view into P, which goes back to the pool)
 
     DA = _rows_in_keras_order(P, 1, _LSTM_SLOTS)       # (T*B, 4U) in P's memory
-    dx, dW, dR, db = _finish_rows(c, DA, c.H[:-1])
+    dx, dW, dR, db = _finish_rows(cache, DA, cache.H[:-1])
     _POOL.recycle(P)
     return dx, dW, dR, db, dh_rec, dc0

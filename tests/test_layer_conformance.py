@@ -61,6 +61,18 @@ def _functional(**kw):
 
 case("Model", _functional, {}, (2, 5, 3))
 
+# RNN over cells (built-in, stacked, a list), Bidirectional
+case("RNN-LSTMCell", lambda **kw: layers.RNN(layers.LSTMCell(3, recurrent_activation="sigmoid", dropout=0.1), **kw),
+     dict(return_sequences=True, go_backwards=True), (2, 5, 4))
+case("RNN-stacked", lambda **kw: layers.RNN(layers.StackedRNNCells([layers.GRUCell(3, reset_after=True),
+                                                                    layers.SimpleRNNCell(2)]), **kw),
+     dict(return_state=True), (2, 5, 4), multi_output=True)
+case("GRU-reset_after", GRU, dict(units=3, reset_after=True, implementation=2, use_bias=True), (2, 5, 4))
+case("Bidirectional", lambda **kw: layers.Bidirectional(LSTM(3, return_sequences=True, unit_forget_bias=False),
+                                                        **kw), dict(merge_mode="ave"), (2, 5, 4))
+case("Bidirectional-return_state", lambda **kw: layers.Bidirectional(GRU(2, return_state=True), **kw),
+     dict(merge_mode=None), (2, 5, 4), multi_output=True)
+
 # Keras 2.0's shape layers, Lambda and the merge layers
 case("RepeatVector", layers.RepeatVector, dict(n=3), (2, 4))
 case("Reshape", layers.Reshape, dict(target_shape=(-1, 2)), (2, 3, 4))
@@ -78,17 +90,11 @@ for _merge in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
 case("Concatenate", layers.Concatenate, dict(axis=1), [(2, 3, 4), (2, 2, 4)])
 case("Dot", layers.Dot, dict(axes=(2, 2), normalize=True), [(2, 3, 4), (2, 5, 4)])
 
-_RECURRENT_CONFIG = "the recurrent layers' configs are completed on the cells branch (recurrent_activation, " \
-                    "initializers, regularizers, constraints, unit_forget_bias are lost today)"
-XFAIL = {
-    ("GRU", "config"): _RECURRENT_CONFIG, ("GRU", "json"): _RECURRENT_CONFIG, ("GRU", "save"): _RECURRENT_CONFIG,
-    ("LSTM", "config"): _RECURRENT_CONFIG, ("LSTM", "json"): _RECURRENT_CONFIG, ("LSTM", "save"): _RECURRENT_CONFIG,
-    ("SimpleRNN", "config"): _RECURRENT_CONFIG,
-}
+XFAIL = {}
 
 # Registered classes that are not layers to call on their own: bases, Input's layer, and the recurrent cells (one
 # step, ``call(inputs, states)``), which are tested inside an RNN case.
-NOT_STANDALONE = {"Layer", "Recurrent", "InputLayer", "_Merge", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"}
+NOT_STANDALONE = {"Layer", "Recurrent", "InputLayer", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"}
 
 
 def _params():

@@ -1,8 +1,8 @@
 """Numerical tests of the recurrent layers (layers/recurrent.py): SimpleRNN, GRU, LSTM.
 
 Oracles, independent of the code under test:
-  * forward: ``reference`` below, a per-step numpy loop written from the equations of keras2-rnn-semantics.md
-    section 1 (Keras gate order, slicing W[:, g*U:(g+1)*U]); it never calls the project's code;
+  * forward: ``reference`` (tests/rnn_reference.py), a per-step numpy loop written from the equations
+    (Keras gate order, slicing W[:, g*U:(g+1)*U]); it never calls the project's code;
   * gradients: float64 central differences (``mg.gradcheck``) of x, the initial states and every weight;
   * the hand-written BPTT of the fused path (unroll=False) against minigrad's tape (unroll=True).
 
@@ -11,6 +11,7 @@ One table, CELLS x MODES x OPTIONS, drives the reference, gradcheck and fused-vs
 """
 import numpy as np
 import pytest
+from rnn_reference import reference
 
 import minigrad as mg
 from layers import GRU, LSTM, SimpleRNN, regularizers
@@ -23,82 +24,6 @@ MODES = [(impl, unroll) for impl in (0, 1, 2) for unroll in (False, True)]
 # sample 0: a hole and right padding; sample 1: left padding
 MASK = np.array([[1, 0, 1, 0], [0, 0, 1, 1]], dtype=bool)
 DROPOUT_SEED = 1234
-
-# ------------------------------------------------------------------------------------------------------------
-# The reference: Keras 2.0 step equations (keras2-rnn-semantics.md section 1), one step at a time.
-# ------------------------------------------------------------------------------------------------------------
-
-REF_ACT = {
-    "tanh": np.tanh,
-    "hard_sigmoid": lambda a: np.clip(0.2 * a + 0.5, 0.0, 1.0),
-    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
-    "softsign": lambda a: a / (1.0 + np.abs(a)),
-    "linear": lambda a: a,
-}
-
-
-def _gate_masks(m, k, shape):
-    """None (no dropout) / one (B,n) mask shared by the gates / (k,B,n) one per gate -> a list of k masks."""
-    if m is None:
-        return [np.ones(shape)] * k
-    m = np.asarray(m)
-    return [m] * k if m.ndim == 2 else list(m)
-
-
-def reference(cell, x, weights, states, activation="tanh", recurrent_activation="hard_sigmoid", mask=None,
-              go_backwards=False, x_masks=None, h_masks=None):
-    """Returns (outputs (B,T,U) in processing order, [final states]) of a Keras 2.0 cell.
-
-    weights = [W (D,kU), R (U,kU)] or [W, R, b (kU,)], gate blocks in Keras order (GRU z,r,h; LSTM i,f,c,o).
-    activation / recurrent_activation: a name in REF_ACT or a numpy function.
-    """
-    act = REF_ACT.get(activation, activation)
-    sig = REF_ACT.get(recurrent_activation, recurrent_activation)
-    W, R = weights[0], weights[1]
-    units = R.shape[0]
-    k = W.shape[1] // units
-    b = weights[2] if len(weights) == 3 else np.zeros(k * units)
-    n_batch, n_steps, n_in = x.shape
-    mx = _gate_masks(x_masks, k, (n_batch, n_in))
-    mh = _gate_masks(h_masks, k, (n_batch, units))
-
-    def block(M, g):
-        return M[..., g * units:(g + 1) * units]
-
-    h = np.array(states[0], dtype=float)
-    c = np.array(states[1], dtype=float) if cell == "LSTM" else None
-    outputs = []
-    for t in (range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)):
-        x_t = x[:, t]
-
-        def inp(g):  # (x_t ⊙ m_x^g) W_g + b_g
-            return (x_t * mx[g]) @ block(W, g) + block(b, g)
-
-        def rec(g, h_in):  # (h_in ⊙ m_h^g) R_g
-            return (h_in * mh[g]) @ block(R, g)
-
-        if cell == "SimpleRNN":
-            new = [act(inp(0) + rec(0, h))]
-        elif cell == "GRU":
-            z = sig(inp(0) + rec(0, h))
-            r = sig(inp(1) + rec(1, h))
-            h_cand = act(inp(2) + rec(2, r * h))       # reset applied before the recurrent product
-            new = [z * h + (1 - z) * h_cand]           # z weights the old state
-        else:
-            i = sig(inp(0) + rec(0, h))
-            f = sig(inp(1) + rec(1, h))
-            c_new = f * c + i * act(inp(2) + rec(2, h))
-            o = sig(inp(3) + rec(3, h))
-            new = [o * act(c_new), c_new]
-        old = [h] if cell != "LSTM" else [h, c]
-        if mask is not None:  # a masked step is discarded: every state carries over
-            keep = mask[:, t:t + 1]
-            new = [np.where(keep, n, s) for n, s in zip(new, old)]
-        h = new[0]
-        c = new[1] if cell == "LSTM" else None
-        outputs.append(h)
-    return np.stack(outputs, axis=1), ([h] if cell != "LSTM" else [h, c])
-
 
 # ------------------------------------------------------------------------------------------------------------
 # Helpers
@@ -144,7 +69,8 @@ def expected(cell, layer, x, states, ctor, call):
     x_masks = h_masks = None
     if call.get("training"):  # the masks the layer draws after the same re-seed
         mg.seed(DROPOUT_SEED)
-        x_masks, h_masks = layer._dropout_masks(mg.Tensor(x), True)
+        masks = layer.draw_dropout_masks(mg.Tensor(x), True)
+        x_masks, h_masks = masks.get("inputs"), masks.get("states")
     init = states if call.get("initial_state") else [np.zeros((B, U))] * N_STATES[cell]
     seq, finals = reference(cell, x, layer.get_weights(), init, activation=ctor.get("activation", "tanh"),
                             recurrent_activation=ctor.get("recurrent_activation", "hard_sigmoid"),
@@ -465,13 +391,14 @@ def test_explicit_initial_state_overrides_the_carried_state():
 def test_dropout_mask_helper_shapes_and_values(cell, impl):
     layer = make_layer(cell, impl, dropout=0.25, recurrent_dropout=0.5)
     x = mg.Tensor(np.zeros((5, T, D)))
-    x_masks, h_masks = layer._dropout_masks(x, True)
+    masks = layer.draw_dropout_masks(x, True)
+    x_masks, h_masks = masks["inputs"], masks["states"]
     k = 1 if impl == 2 else N_GATES[cell]
     lead = () if impl == 2 else (k,)               # implementation 2: one mask shared by all gates
     assert x_masks.shape == lead + (5, D) and h_masks.shape == lead + (5, U)
     assert set(np.unique(x_masks)) <= {0.0, 1 / 0.75} and set(np.unique(h_masks)) <= {0.0, 2.0}
-    assert layer._dropout_masks(x, False) == (None, None)
-    assert make_layer(cell, impl)._dropout_masks(x, True) == (None, None)
+    assert layer.draw_dropout_masks(x, False) == {}
+    assert make_layer(cell, impl).draw_dropout_masks(x, True) == {}
 
 
 def _linear_rnn(impl, unroll, n, **kw):
@@ -537,7 +464,8 @@ def test_per_gate_masks_are_really_used(cell):
     layer = make_layer(cell, 1, dropout=0.5, recurrent_dropout=0.5, return_sequences=True)
     x, _ = random_inputs(cell)
     mg.seed(DROPOUT_SEED)
-    xm, hm = layer._dropout_masks(mg.Tensor(x), True)
+    masks = layer.draw_dropout_masks(mg.Tensor(x), True)
+    xm, hm = masks["inputs"], masks["states"]
     assert any(not np.array_equal(xm[0], xm[g]) for g in range(1, len(xm)))
     got = run(layer, x, [], {"training": True})[0].data
     zeros = [np.zeros((B, U))] * N_STATES[cell]
@@ -628,7 +556,7 @@ def _ref_sig(a):
 def test_unknown_activation_falls_back_to_the_tape_and_agrees(cell, impl):
     kw = {} if cell == "SimpleRNN" else {"recurrent_activation": lambda a: mg.sigmoid(a)}
     layer = make_layer(cell, impl, activation=_scaled_tanh, return_sequences=True, go_backwards=True, **kw)
-    assert not layer._kernel_can_run()
+    assert layer.cell.fused_kernel() is None
     x, states = random_inputs(cell)
     out = layer(x, initial_state=states, mask=MASK)
     want = reference(cell, x, layer.get_weights(), states, activation=_ref_scaled_tanh,

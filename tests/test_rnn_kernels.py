@@ -1,97 +1,41 @@
 """Tests for layers/rnn_kernels.py: the fused SimpleRNN / GRU / LSTM forward passes and their hand-written BPTT.
 
 Oracles, both independent of the kernels' internals:
-  * forward: a plain per-step numpy implementation written directly from the Keras 2.0 equations (below);
+  * forward: the plain per-step numpy reference written from the equations (tests/rnn_reference.py);
   * backward: float64 central differences of a random linear functional of (outputs, h_T, c_T).
 """
 import numpy as np
 import pytest
+import rnn_reference
 
+import minigrad as mg
+from layers import activations
 from layers import rnn_kernels as rk
 
-# ----------------------------------------------------------------------------------------------------------
-# Reference: one step at a time, Keras gate order, batch-major, nothing fused or permuted.
-# ----------------------------------------------------------------------------------------------------------
-
-_SA, _SS = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-REF_ACT = {
-    'tanh': np.tanh,
-    'sigmoid': lambda a: 1.0 / (1.0 + np.exp(-a)),
-    'hard_sigmoid': lambda a: np.clip(0.2 * a + 0.5, 0.0, 1.0),
-    'relu': lambda a: np.maximum(a, 0.0),
-    'linear': lambda a: a,
-    None: lambda a: a,
-    'softsign': lambda a: a / (1.0 + np.abs(a)),
-    'softplus': lambda a: np.log(1.0 + np.exp(a)),
-    'elu': lambda a: np.where(a > 0, a, np.exp(a) - 1.0),
-    'selu': lambda a: _SS * np.where(a > 0, a, _SA * (np.exp(a) - 1.0)),
-}
-K_GATES = {'simple_rnn': 1, 'gru': 3, 'lstm': 4}
+# 'gru_ra' is the GRU with reset_after=True (bias (2, 3U)): every case below runs for it too
+K_GATES = {'simple_rnn': 1, 'gru': 3, 'gru_ra': 3, 'lstm': 4}
+REF_ACT = rnn_reference.ACT
 
 
-def _per_gate(m, k, shape):
-    """None / shared (B,n) / per-gate (k,B,n) -> list of k masks."""
-    if m is None:
-        return [np.ones(shape)] * k
-    if m.ndim == 2:
-        return [m] * k
-    return list(m)
+def reference(cell, x, W, R, b, states, **kw):
+    """Returns (outputs (B,T,U), *final_states) from the shared step-by-step reference (tests/rnn_reference.py)."""
+    name, reset_after = ('gru', True) if cell == 'gru_ra' else (cell, False)
+    out, finals = rnn_reference.reference(name, x, [W, R, b], states, reset_after=reset_after, **kw)
+    return (out, *finals)
 
 
-def reference(cell, x, W, R, b, states, mask=None, x_masks=None, h_masks=None, activation='tanh',
-              recurrent_activation='hard_sigmoid', go_backwards=False):
-    """Returns (outputs (B,T,U), *final_states), straight from the step equations."""
-    B, T, D = x.shape
-    U = R.shape[0]
-    k = K_GATES[cell]
-    act, sig = REF_ACT[activation], REF_ACT[recurrent_activation]
-    mx = _per_gate(x_masks, k, (B, D))
-    mh = _per_gate(h_masks, k, (B, U))
-    bias = np.zeros(k * U) if b is None else b
-
-    def pre(g, x_t, h_in):           # (x ⊙ m_x^g) W_g + b_g + h_in R_g  (h_in already masked)
-        blk = slice(g * U, (g + 1) * U)
-        return (x_t * mx[g]) @ W[:, blk] + bias[blk] + h_in @ R[:, blk]
-
-    h = states[0].copy()
-    c = states[1].copy() if cell == 'lstm' else None
-    outputs = []
-    order = range(T - 1, -1, -1) if go_backwards else range(T)
-    for t in order:
-        x_t = x[:, t]
-        if cell == 'simple_rnn':
-            h_new = act(pre(0, x_t, h * mh[0]))
-        elif cell == 'gru':
-            z = sig(pre(0, x_t, h * mh[0]))
-            r = sig(pre(1, x_t, h * mh[1]))
-            hh = act(pre(2, x_t, r * h * mh[2]))
-            h_new = z * h + (1 - z) * hh
-        else:
-            i = sig(pre(0, x_t, h * mh[0]))
-            f = sig(pre(1, x_t, h * mh[1]))
-            g = act(pre(2, x_t, h * mh[2]))
-            o = sig(pre(3, x_t, h * mh[3]))
-            c_new = f * c + i * g
-            h_new = o * act(c_new)
-        if mask is not None:                      # masked step: computed, then discarded
-            keep = mask[:, t][:, None]
-            h_new = np.where(keep, h_new, h)
-            if cell == 'lstm':
-                c_new = np.where(keep, c_new, c)
-        h = h_new
-        if cell == 'lstm':
-            c = c_new
-        outputs.append(h)
-    out = np.stack(outputs, axis=1)
-    return (out, h, c) if cell == 'lstm' else (out, h)
+def _gru_ra_forward(*args, **kw):
+    return rk.gru_forward(*args, reset_after=True, **kw)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Helpers to call the kernels uniformly.
 # ----------------------------------------------------------------------------------------------------------
 
-FORWARD = {'simple_rnn': rk.simple_rnn_forward, 'gru': rk.gru_forward, 'lstm': rk.lstm_forward}
-BACKWARD = {'simple_rnn': rk.simple_rnn_backward, 'gru': rk.gru_backward, 'lstm': rk.lstm_backward}
+FORWARD = {'simple_rnn': rk.simple_rnn_forward, 'gru': rk.gru_forward, 'gru_ra': _gru_ra_forward,
+           'lstm': rk.lstm_forward}
+BACKWARD = {'simple_rnn': rk.simple_rnn_backward, 'gru': rk.gru_backward, 'gru_ra': rk.gru_backward,
+            'lstm': rk.lstm_backward}
 B, T, D, U = 4, 5, 3, 3
 MASK = np.array([[0, 0, 1, 1, 1],                 # left padding
                  [0, 0, 0, 0, 0],                 # all masked
@@ -105,7 +49,7 @@ def make_problem(cell, rng, bias=True, mask=False, dropout=None, dtype=np.float6
     p = dict(x=rng.standard_normal((B, T, D)),
              W=rng.standard_normal((D, k * U)) * scale,
              R=rng.standard_normal((U, k * U)) * scale,
-             b=rng.standard_normal(k * U) * 0.3 if bias else None,
+             b=(rng.standard_normal((2, k * U) if cell == 'gru_ra' else k * U) * 0.3) if bias else None,
              states=[rng.standard_normal((B, U)) * 0.5 for _ in range(2 if cell == 'lstm' else 1)])
     kw = {}
     if mask:
@@ -116,7 +60,9 @@ def make_problem(cell, rng, bias=True, mask=False, dropout=None, dtype=np.float6
         lead = (k,) if dropout == 'per_gate' else ()
         kw['x_masks'] = drop(lead + (B, D))
         kw['h_masks'] = drop(lead + (B, U))
-    cast = lambda a: None if a is None else np.asarray(a, dtype=dtype)
+    def cast(a):
+        return None if a is None else np.asarray(a, dtype=dtype)
+
     p = {n: ([cast(s) for s in v] if n == 'states' else cast(v)) for n, v in p.items()}
     kw = {n: (v if n == 'mask' else cast(v)) for n, v in kw.items()}
     return p, kw
@@ -366,3 +312,34 @@ def test_stacked_layers_take_outputs_view(go_backwards):
         results.append(list(res) + list(BACKWARD['lstm'](cache, *weights)))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# (5) one definition of the activations: the kernels' in-place numpy forms agree with layers.activations
+# ----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', sorted(rk.KNOWN_ACTIVATIONS))
+def test_kernel_activations_agree_with_layers_activations(name):
+    """For every name the kernels run: f(a) = g(scale a + shift) and its derivative (from the output y) equal
+    ``activations.get(name)`` and minigrad's gradient of it, away from kinks."""
+    form = rk._get_activation(name, 'activation')
+    fn = activations.get(name)
+    assert form.fn is fn and form.name == name == fn.__name__
+    a = np.linspace(-4.0, 4.0, 161)
+    a = a[np.abs(a) > 1e-3]                                   # relu/elu/selu/linear kinks at 0
+    a = a[np.abs(np.abs(a) - 2.5) > 1e-3]                     # hard_sigmoid kinks at +-2.5
+    y = np.empty_like(a)
+    form.apply(a.copy(), y)
+    at = mg.Tensor(a, requires_grad=True)
+    ref = fn(at)
+    np.testing.assert_allclose(y, ref.data, rtol=1e-12, atol=1e-14)
+    ref.sum().backward()
+    d = np.empty_like(a)
+    form.derivative(y, d)
+    np.testing.assert_allclose(d, at.grad, rtol=1e-9, atol=1e-12)
+    assert rk._get_activation(None, 'activation') is rk._get_activation('linear', 'activation')
+
+
+def test_known_activations_are_names_of_layers_activations():
+    for name in rk.KNOWN_ACTIVATIONS:
+        assert activations.builtin_name(activations.get(name)) == name

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import GRU, Dense, Dropout, Sequential, SimpleRNN
-from layers import core, recurrent
+from layers import GRU, RNN, Dense, Dropout, Layer, Sequential, SimpleRNN, core, recurrent
 from layers.tools import gradcheck_layer, record_dropout, replay_dropout
 
 B, T, D, U = 2, 4, 3, 3
@@ -49,3 +48,39 @@ def test_a_model_with_a_dropout_layer_in_training_mode():
     assert gradcheck_layer(model, x, "mse", y=y, training=True, wrt="weights")
     with pytest.raises(mg.GradcheckError):
         gradcheck_layer(model, x, "mse", y=y, training=True, wrt="weights", replay=False)
+
+
+class _MaskedCell(Layer):
+    """A user's cell that asks the RNN for one input mask and one state mask per sequence."""
+
+    def __init__(self, units, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size, self.rate = units, units, rate
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), "glorot_uniform")
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, self.units), "orthogonal")
+
+    def dropout_spec(self, batch_size, input_dim):
+        return {"x": ((batch_size, input_dim), self.rate), "h": ((batch_size, self.units), self.rate)}
+
+    def call(self, inputs, states, training=False, dropout_masks=None):
+        m = dropout_masks or {}
+        x = inputs * m["x"] if "x" in m else inputs
+        h = states[0] * m["h"] if "h" in m else states[0]
+        h = mg.tanh(x @ self.kernel + h @ self.recurrent_kernel)
+        return h, [h]
+
+
+def test_a_user_cells_masks_are_recorded_replayed_and_gradient_checked():
+    mg.seed(3)
+    layer = RNN(_MaskedCell(U, 0.4), return_sequences=True, go_backwards=True)
+    x = data(B, T, D)
+    with record_dropout() as masks:
+        first = layer(x, training=True).data
+    assert [(shape, rate) for shape, rate, _ in masks.masks] == [((B, D), 0.4), ((B, U), 0.4)]
+    with replay_dropout(masks):
+        np.testing.assert_array_equal(layer(x, training=True).data, first)
+    with pytest.raises(mg.GradcheckError):
+        gradcheck_layer(layer, x, training=True, replay=False)
+    assert gradcheck_layer(layer, x, training=True)

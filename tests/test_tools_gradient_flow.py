@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import GRU, LSTM, Dense, Sequential, SimpleRNN
+from layers import GRU, LSTM, RNN, Dense, GRUCell, Layer, Sequential, SimpleRNN, activations
 from layers.tools import gradient_flow, record_dropout, replay_dropout
 
 B, T, D, U = 3, 7, 2, 4
@@ -109,3 +109,63 @@ def test_layer_inside_a_model_and_a_truncated_layer():
     assert np.all(flow.dh_norm[:T - 3] == 0) and np.all(flow.dh_norm[T - 3:] > 0)   # cut 3 steps back
     with pytest.raises(TypeError, match="recurrent"):
         gradient_flow(model.layers[1], x, "mse", y=y, model=model)
+
+
+class _PeepholeCell(Layer):
+    """A user's LSTM-like cell: its output gate looks at the new cell state, and h = o * act(c) goes through the
+    cell's ``activation`` attribute (how gradient_flow sees that c_t is used again inside its own step)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size, self.state_names = units, [units, units], ("h", "c")
+        self.activation = activations.tanh
+
+    def build(self, input_shape):
+        u = self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1] + u, 3 * u), "glorot_uniform")
+        self.peephole = self.add_weight("peephole", (u,), "ones")
+
+    def call(self, inputs, states, training=False):
+        h, c = states
+        a_f, a_c, a_o = mg.split(mg.concatenate([inputs, h], axis=-1) @ self.kernel, 3, axis=-1)
+        f = mg.sigmoid(a_f)
+        c = f * c + (1 - f) * mg.tanh(a_c)
+        o = mg.sigmoid(a_o + self.peephole * c)
+        return o * self.activation(c), [o * self.activation(c), c]
+
+
+def test_a_user_cell_stacked_with_a_builtin_cell_shares_add_up():
+    layer = RNN([_PeepholeCell(3), GRUCell(2)], return_sequences=True, dtype="float64")
+    x = data(B, T, D)
+    layer(x)
+    loss = lambda out: (out ** 2).sum()                     # noqa: E731
+    flow = gradient_flow(layer, x, loss=loss)
+    assert flow.state_names == ("h_0", "c_0", "h_1") and flow.dc is None
+    assert flow.state_grad("c_0").shape == (B, T, 3) and flow.dh.shape == (B, T, 3)
+    loss(layer(x)).backward()
+    assert sorted(flow.grads) == sorted(w.name for w in layer.weights)   # '<cell name>/<weight>': kernels twice
+    for w in layer.weights:
+        name = w.name
+        np.testing.assert_allclose(flow.shares[name].sum(axis=0), w.grad, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(flow.grads[name], w.grad, rtol=1e-12)
+
+
+def test_a_user_cells_state_gradient_includes_its_use_inside_the_step():
+    # dL/dc_t = (through c_{t+1}) + dL/dh_t * o_t * tanh'(c_t): the same split-at-t check as for the LSTM
+    cell = _PeepholeCell(U)
+    layer = RNN(cell, dtype="float64")
+    x, v = data(B, T, D), data(B, U, seed=2)
+    layer(x)
+    loss = lambda h: (h * v).sum()                          # noqa: E731
+    flow = gradient_flow(layer, x, loss=loss)
+    t = 2
+    first = RNN(_PeepholeCell(U), return_state=True, dtype="float64")
+    first(x)
+    first.set_weights(layer.get_weights())
+    _, h, c = first(x[:, :t + 1])
+    h0, c0 = mg.Tensor(h.data.copy(), requires_grad=True), mg.Tensor(c.data.copy(), requires_grad=True)
+    loss(layer(x[:, t + 1:], initial_state=[h0, c0])).backward()
+    o = h.data / np.tanh(c.data)
+    np.testing.assert_allclose(flow.dh[:, t], h0.grad, rtol=1e-10)
+    np.testing.assert_allclose(flow.dc[:, t], c0.grad + h0.grad * o * (1 - np.tanh(c.data) ** 2), rtol=1e-10)
+    assert cell.activation is activations.tanh and layer.unroll is False     # the layer is left as it was

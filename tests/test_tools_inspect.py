@@ -56,7 +56,8 @@ def test_track_ops_tags_each_unrolled_step_with_its_timestep():
     assert steps == [3, 2, 1, 0]                             # processing order of go_backwards
     assert all(e.scope == "model/rnn" for e in entries if e.timestep is not None)
     assert entries[0].timestep is None and entries[0].scope == "model"   # the input projection, before the loop
-    assert entries[0].where is not None and "recurrent.py" in entries[0].where
+    assert entries[0].where is not None and "recurrent_cells.py" in entries[0].where   # the cell's input product
+    assert "step_inputs" in entries[0].where
     table = mg.tape_table(loss)
     assert table.splitlines()[0].split() == ["#", "op", "inputs", "output", "t", "scope"]
     # off again: nothing is tagged, and the hook is gone

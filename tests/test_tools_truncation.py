@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import GRU, LSTM, SimpleRNN
+from layers import GRU, LSTM, RNN, Layer, SimpleRNN
 from layers.tools import check_truncated_bptt, truncated_forward, truncated_gradient, truncated_objective
 
 B, T, D, U = 2, 6, 2, 3
@@ -86,3 +86,37 @@ def test_truncate_gradient_argument():
     b.set_weights(a.get_weights())
     x = data(B, T, D, seed=9)
     assert np.allclose(a(x).data, b(x).data)
+
+
+class _ReadoutCell(Layer):
+    """A user's cell whose output (a readout of size 1) is not one of its states: the truncated reference must carry
+    the output over masked steps like the layer does."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size, self.output_size = units, units, 1
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), "glorot_uniform")
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, self.units), "orthogonal")
+        self.readout = self.add_weight("readout", (self.units, 1), "glorot_uniform")
+
+    def call(self, inputs, states, training=False):
+        h = mg.tanh(inputs @ self.kernel + states[0] @ self.recurrent_kernel)
+        return h @ self.readout, [h]
+
+
+@pytest.mark.parametrize("kw", [dict(return_sequences=True), dict(return_sequences=True, go_backwards=True),
+                                dict(return_state=True)])
+def test_a_user_cell_truncated_with_masks(kw):
+    layer = RNN(_ReadoutCell(U), truncate_gradient=2, dtype="float64", **kw)
+    x = data(B, T, D, seed=2)
+    layer(x)
+    mask = np.ones((B, T), bool)
+    mask[0, :2] = mask[1, 3] = False                   # leading masked steps output zeros (the readout's size)
+    assert np.allclose(truncated_forward(layer, x, 2, mask=mask)[0].data if kw.get("return_state") else
+                       truncated_forward(layer, x, 2, mask=mask).data,
+                       (layer(x, mask=mask)[0] if kw.get("return_state") else layer(x, mask=mask)).data)
+    assert check_truncated_bptt(layer, x, mask=mask)
+    with pytest.raises(mg.GradcheckError):
+        check_truncated_bptt(layer, x, mask=mask, k=3)

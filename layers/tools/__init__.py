@@ -1,5 +1,6 @@
-"""Teaching and research tools for recurrent layers (the minigrad-level ones are in ``minigrad.inspect`` and
-``minigrad.gradcheck``):
+"""Teaching and research tools for recurrent layers, any ``RNN`` (built-in layers or ``RNN`` over a user's cell,
+observed through the RNN's public step protocol); the minigrad-level ones are in ``minigrad.inspect`` and
+``minigrad.gradcheck``:
 
 * gradient flow through time: ``gradient_flow`` -> ``GradientFlow`` (per-step ||dL/dh_t||, ||dL/dc_t||, each
   step's share of dL/dW), pictured by ``plot_gradient_flow`` (curve or heatmap);

@@ -70,13 +70,13 @@ def grads_preserved(tensors):
 def states_preserved(layers):
     """Restore the carried states of the stateful layers among ``layers`` on exit: a tool's passes must not
     advance them."""
-    stateful = [l for l in layers if getattr(l, "stateful", False) is True]
-    saved = [list(l.states) for l in stateful]
+    stateful = [layer for layer in layers if getattr(layer, "stateful", False) is True]
+    saved = [list(layer.states) for layer in stateful]
     try:
         yield
     finally:
-        for l, s in zip(stateful, saved):
-            l.states = s
+        for layer, s in zip(stateful, saved):
+            layer.states = s
 
 
 def as_float_tensor(x, dtype=None, requires_grad=False):

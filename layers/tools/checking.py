@@ -34,12 +34,12 @@ def gradcheck_layer(layer, x, loss=None, y=None, training=False, wrt="all", repl
         kwargs["initial_state"] = initial_state
     if mask is not None:
         kwargs["mask"] = mask
-    stateful = [l for l in getattr(layer, "layers", [layer]) if getattr(l, "stateful", False)]
-    carried = [list(l.states) for l in stateful]
+    stateful = [inner for inner in getattr(layer, "layers", [layer]) if getattr(inner, "stateful", False)]
+    carried = [list(inner.states) for inner in stateful]
 
     def restart():  # a stateful layer must start every pass from the same states
-        for l, s in zip(stateful, carried):
-            l.states = list(s)
+        for inner, s in zip(stateful, carried):
+            inner.states = list(s)
 
     record = None
     with mg.no_grad():

@@ -27,8 +27,16 @@ import numpy as np
 
 import minigrad as mg
 
-from ..recurrent import Recurrent
-from ._common import as_float_tensor, graph_leaves, grads_preserved, make_loss, scalar, short_name, states_preserved
+from ..recurrent import RNN
+from ._common import (
+    as_float_tensor,
+    grads_preserved,
+    graph_leaves,
+    make_loss,
+    scalar,
+    short_name,
+    states_preserved,
+)
 
 __all__ = ["GradientFlow", "gradient_flow"]
 
@@ -48,27 +56,59 @@ class _Probe(mg.Function):
         return g
 
 
+def _probe(t, sink):
+    return _Probe.apply(t, sink=sink)
+
+
+def _cells(cell):
+    """The cell and every cell it stacks."""
+    yield cell
+    for inner in getattr(cell, "cells", []):
+        yield from _cells(inner)
+
+
+def _weight_attributes(cell):
+    """(owner, attribute name) for every weight of the cell that a cell (or a cell it stacks) holds as an attribute:
+    how a step reads its weights, so a probe swapped in there sees that step's use."""
+    ids = {id(w) for w in cell.weights}
+    return [(c, name) for c in _cells(cell) for name, v in list(vars(c).items())
+            if isinstance(v, mg.Tensor) and id(v) in ids]
+
+
+def _tensors(item):
+    """The Tensors of a step input (a Tensor or nested lists/tuples of them), in order."""
+    if isinstance(item, mg.Tensor):
+        return [item]
+    if isinstance(item, (list, tuple)):
+        return [t for x in item for t in _tensors(x)]
+    return []
+
+
+def _rebuild(item, tensors):
+    """``item`` with its Tensors replaced, in order, by ``tensors`` (an iterator)."""
+    if isinstance(item, mg.Tensor):
+        return next(tensors)
+    if isinstance(item, (list, tuple)):
+        return type(item)(_rebuild(x, tensors) for x in item)
+    return item
+
+
 class _Recorder:
     def __init__(self):
         self.calls, self.steps = 0, 0
-        self.x = self.x_masks = None
-        self.dz = None       # dL/dz, z = x W + b: (B, T, kU) by input index
-        self.dR, self.ds = {}, {}
-        self.act = {}        # (step, call number) -> cotangent at the input of the cell's activation
+        self.x = self.dropout_masks = None
+        self.d_inputs = {}   # (input index, position) -> cotangent of that Tensor of the step input
+        self.dw = {}         # (step, weight key) -> cotangent of the weight as step n read it
+        self.ds = {}         # (state number, step) -> cotangent of the state the step returned
+        self.act = {}        # (step, call number) -> cotangent at the input of a cell activation
         self.inner = {}      # (state number, step) -> call number whose input was that state
 
-    def set_dz(self, g):  # g: the projection's cotangent, time-major (T, B, kU)
-        self.dz = np.asarray(g, dtype=np.float64).transpose(1, 0, 2)
-
-    def state(self, i, n, g):
-        # a truncated layer (truncate_gradient) carries (copies, batch, units) states: the copies' cotangents add up
-        self.ds[(i, n)] = self.ds.get((i, n), 0) + (g.sum(axis=0) if g.ndim == 3 else g)
-
-    def activation_input(self, n, j, g):
-        self.act[(n, j)] = g.sum(axis=0) if g.ndim == 3 else g
+    def add(self, table, key, g):
+        table[key] = table.get(key, 0) + np.asarray(g, dtype=np.float64)
 
     def total(self, i, n, zeros):
-        """dL/d(state i after step n): its uses after the step, plus its use inside the step (LSTM: h = o act(c))."""
+        """dL/d(state i after step n): its uses after the step, plus its use inside the step by one of the cell's
+        activations (LSTM: h = o act(c))."""
         g = self.ds.get((i, n), zeros)
         j = self.inner.get((i, n))
         return g if j is None or (n, j) not in self.act else g + self.act[(n, j)]
@@ -76,47 +116,66 @@ class _Recorder:
 
 @contextlib.contextmanager
 def _instrumented(layer, rec):
-    """Run ``layer`` unrolled, with probes on its step states, gate projections and per-step recurrent kernel."""
-    project, step = layer._input_projection, layer._step
+    """Run ``layer`` on its tape path through its public step protocol (``step_inputs``, ``step_constants``,
+    ``step``), with probes on each step's input, on every weight as each step reads it (the cells' weight attributes
+    swapped for probes, and the step's constants made again from them), on the cell's activations, and on the
+    states each step returns."""
+    cell = layer.cell
+    weights = _weight_attributes(cell)
+    acts = [(c, name) for c in _cells(cell) for name in ("activation", "recurrent_activation")
+            if callable(vars(c).get(name))]
+    step_inputs, step_constants, step = layer.step_inputs, layer.step_constants, layer.step
 
-    def probed_projection(x, x_masks):
+    def probed_step_inputs(x, dropout_masks=None):
         rec.calls += 1
         if rec.calls > 1:
             raise ValueError(f"gradient_flow: layer {layer.name!r} ran more than once in one forward pass (a shared "
                              "layer); its timesteps would be ambiguous")
-        rec.x, rec.x_masks = x, x_masks
-        return _Probe.apply(project(x, x_masks), sink=rec.set_dz)
+        rec.x, rec.dropout_masks = x, dropout_masks
+        items = step_inputs(x, dropout_masks)
+        return [_rebuild(item, iter([_probe(v, functools.partial(rec.add, rec.d_inputs, (t, j)))
+                                     for j, v in enumerate(_tensors(item))])) for t, item in enumerate(items)]
 
-    def probed_step(x_t, states, h_masks):
+    def probed_step(step_input, states, constants, training=False):
         n = rec.steps
         rec.steps += 1
-        R = layer.recurrent_kernel
-        layer.recurrent_kernel = _Probe.apply(R, sink=functools.partial(rec.dR.__setitem__, n))
-        seen = []  # the Tensors the cell's activation was applied to in this step, in call order
+        originals = [(c, name, getattr(c, name)) for c, name in weights]
+        originals += [(c, name, getattr(c, name)) for c, name in acts]
+        seen = []  # the Tensors a cell activation was applied to in this step, in call order
 
-        def probed_activation(a):
-            seen.append(a)
-            return activation(_Probe.apply(a, sink=functools.partial(rec.activation_input, n, len(seen) - 1)))
+        def probed(fn):
+            def activation(a):
+                seen.append(a)
+                return fn(_probe(a, functools.partial(rec.add, rec.act, (n, len(seen) - 1))))
+            return activation
 
-        layer.activation = probed_activation
         try:
-            new = step(x_t, states, h_masks)
+            for c, name in weights:
+                w = getattr(c, name)
+                setattr(c, name, _probe(w, functools.partial(rec.add, rec.dw, (n, id(w)))))
+            for c, name in acts:
+                setattr(c, name, probed(getattr(c, name)))
+            fresh = step_constants(rec.dropout_masks)  # what the step reads of the weights: from the probes
+            out, new = step(step_input, states, fresh, training)
         finally:
-            layer.recurrent_kernel, layer.activation = R, activation
+            for c, name, v in originals:
+                setattr(c, name, v)
         for i, s in enumerate(new):
             for j, a in enumerate(seen):
-                if a is s:  # the step applied the activation to the very state it returns (LSTM: act(c_t))
+                if a is s:  # the step applied an activation to the very state it returns (LSTM: act(c_t))
                     rec.inner[(i, n)] = j
-        return [_Probe.apply(s, sink=functools.partial(rec.state, i, n)) for i, s in enumerate(new)]
+        probed_states = [_probe(s, functools.partial(rec.add, rec.ds, (i, n))) for i, s in enumerate(new)]
+        return (probed_states[0] if out is new[0] else out), probed_states
 
-    unroll, activation = layer.unroll, layer.activation
+    unroll = layer.unroll
     layer.unroll = True
-    layer._input_projection, layer._step = probed_projection, probed_step  # instance attributes shadow the methods
+    # instance attributes shadow the methods for one pass
+    layer.step_inputs, layer.step = probed_step_inputs, probed_step
     try:
         yield
     finally:
-        del layer._input_projection, layer._step
-        layer.unroll, layer.activation = unroll, activation
+        del layer.step_inputs, layer.step
+        layer.unroll = unroll
 
 
 class GradientFlow:
@@ -125,19 +184,26 @@ class GradientFlow:
     Timesteps are in processing order (n = 0 is the first step computed; with go_backwards=True that step read
     input index T-1: ``input_index[n]`` maps back). B = batch, T = timesteps, U = units, k = gates, D = input_dim.
 
-    loss: float. state_names: ('h',) or ('h', 'c').
-    dh: (B, T, U) dL/dh_t, the total derivative through all later steps; dc: same for an LSTM's cell state, else None.
+    loss: float. state_names: the layer's state names, ('h',) or ('h', 'c') for the built-in cells.
+    state_grads: {name: (B, T, size)}: dL/ds_t for each state s, the total derivative through all later steps
+        (and through the cell's own activation of s within step t, as an LSTM's h_t = o_t act(c_t)).
+    dh: the first state's (B, T, U); dc: the state named 'c' (an LSTM's cell state), else None.
     dh_norm, dc_norm: (T,) Frobenius norm over batch and units; dh_norm_per_sample, dc_norm_per_sample: (B, T).
-    shares: {'kernel': (T, D, kU), 'recurrent_kernel': (T, U, kU), 'bias': (T, kU)}: step t's contribution to
-        each weight's gradient (bias absent with use_bias=False); share_norms: {name: (T,)} their norms.
+    shares: {weight name: (T, *weight shape)}: step t's contribution to each weight's gradient (the built-in
+        cells: 'kernel' (T, D, kU), 'recurrent_kernel' (T, U, kU), 'bias' (T, kU) unless use_bias=False; stacked
+        cells' weights are named '<cell name>/<weight>'); share_norms: {name: (T,)} their norms.
     grads: {name: array}: the full gradients, equal to the shares summed over t.
     At a masked timestep the step's result is discarded, so its entries are 0.
     """
 
-    def __init__(self, layer, loss, dh, dc, shares, grads, input_index):
-        self.layer_name, self.cell, self.units = layer.name, type(layer).__name__, layer.units
+    def __init__(self, layer, loss, state_grads, shares, grads, input_index):
+        self.layer_name, self.units = layer.name, layer.state_size[0]
+        self.cell = type(layer).__name__ if hasattr(type(layer), "cell_class") else \
+            f"{type(layer).__name__}({type(layer.cell).__name__})"
         self.state_names = tuple(layer.state_names)
         self.truncate_gradient = getattr(layer, "truncate_gradient", -1)
+        self.state_grads = state_grads
+        dh, dc = state_grads[self.state_names[0]], state_grads.get("c")
         self.loss, self.dh, self.dc = loss, dh, dc
         self.shares, self.grads, self.input_index = shares, grads, input_index
         self.dh_norm_per_sample = np.sqrt((dh ** 2).sum(axis=2))
@@ -151,17 +217,17 @@ class GradientFlow:
         return self.dh.shape[1]
 
     def state_grad(self, name="h"):
-        """(B, T, U) cotangents of state ``name`` ('h' or 'c')."""
-        if name == "h":
+        """(B, T, size) cotangents of state ``name`` ('h', 'c', or any of ``state_names``)."""
+        if name == "h" and name not in self.state_grads:
             return self.dh
-        if name == "c" and self.dc is not None:
-            return self.dc
-        raise ValueError(f"{self.cell} has states {self.state_names}, not {name!r}")
+        if name not in self.state_grads:
+            raise ValueError(f"{self.cell} has states {self.state_names}, not {name!r}")
+        return self.state_grads[name]
 
     def unit_map(self, quantity="h"):
         """(U', T) map over (unit, timestep) for a heatmap: mean over the batch of |dL/dh_{t,u}| for a state
         ('h', 'c'); for a weight name, the norm of step t's share over each column (gate unit), U' = k*units."""
-        if quantity in ("h", "c"):
+        if quantity in ("h", "c") or quantity in self.state_grads:
             return np.abs(self.state_grad(quantity)).mean(axis=0).T
         if quantity not in self.shares:
             raise ValueError(f"unknown quantity {quantity!r}; expected 'h', 'c' or one of {sorted(self.shares)}")
@@ -187,7 +253,8 @@ class GradientFlow:
 
 
 def gradient_flow(layer, x, loss=None, y=None, model=None, training=False, initial_state=None, mask=None, seed=0):
-    """Per-timestep gradients of ``layer`` (SimpleRNN, GRU, LSTM) for the batch ``x``; returns a ``GradientFlow``.
+    """Per-timestep gradients of ``layer`` (any RNN: SimpleRNN, GRU, LSTM, RNN over a user's cell) for the batch
+    ``x``; returns a ``GradientFlow``.
 
     layer: the recurrent layer to observe. model: None to run the layer alone on ``x`` ((batch, timesteps,
         input_dim), with ``initial_state`` and ``mask`` passed on); or a model containing it (a Sequential or Model,
@@ -195,11 +262,14 @@ def gradient_flow(layer, x, loss=None, y=None, model=None, training=False, initi
     loss: a callable out -> scalar Tensor; a loss name ('mse', ...) or callable (y_true, y_pred) with targets
         ``y``; or None: L = sum(v * out) with a fixed random v (seeded by ``seed``), every output weighted alike.
     training: run in training mode (dropout masks drawn as in training).
-    The layer runs unrolled (its ``unroll`` is restored afterwards), so any truncate_gradient applies. A stateful
-    layer starts from its carried states and keeps them: the pass does not advance them.
+    The layer runs on its tape path (its ``unroll`` is restored afterwards), so any truncate_gradient applies. A
+    stateful layer starts from its carried states and keeps them: the pass does not advance them. The layer is
+    observed through its public step protocol (``RNN.step_inputs`` / ``step_constants`` / ``step``) and its cell's
+    weight and activation attributes, so a user's cell is observed like a built-in one.
     """
-    if not isinstance(layer, Recurrent):
-        raise TypeError(f"gradient_flow observes a recurrent layer (SimpleRNN, GRU, LSTM), got {type(layer).__name__}")
+    if not isinstance(layer, RNN):
+        raise TypeError(f"gradient_flow observes a recurrent layer (an RNN: SimpleRNN, GRU, LSTM, RNN(cell)), got "
+                        f"{type(layer).__name__}")
     loss_fn = make_loss(loss, y, "gradient_flow")
     rec = _Recorder()
     carriers = [layer] + list(getattr(model, "layers", []) if model is not None else [])
@@ -220,33 +290,78 @@ def gradient_flow(layer, x, loss=None, y=None, model=None, training=False, initi
             L = scalar(loss_fn(out), "gradient_flow")
     if rec.calls == 0:
         raise ValueError(f"gradient_flow: layer {layer.name!r} did not run in the forward pass of the model")
-    weights = {short_name(w): w for w in layer.weights}
+    weights = _named_weights(layer)
     with grads_preserved(graph_leaves([L]) + list(weights.values())):
         if L.requires_grad:
             L.backward()
         grads = {k: np.zeros(w.shape) if w.grad is None else np.array(w.grad, dtype=np.float64)
                  for k, w in weights.items()}
-    return _assemble(layer, rec, float(L.data), grads)
+    return _assemble(layer, rec, float(L.data), grads, weights)
 
 
-def _assemble(layer, rec, loss, grads):
-    xs = np.asarray(rec.x.data, dtype=np.float64)
-    B, T, _ = xs.shape
-    U, k = layer.units, layer.n_gates
+def _named_weights(layer):
+    """{name: weight}: short names ('kernel', ...) when they are unique, else the names after the layer's prefix
+    (stacked cells: '<cell name>/kernel')."""
+    ws = layer.weights
+    short = [short_name(w) for w in ws]
+    if len(set(short)) == len(short):
+        return dict(zip(short, ws))
+    names = [w.name or f"weight_{i}" for i, w in enumerate(ws)]
+    return {(name.split("/", 1)[-1] if name.count("/") > 1 else name): w for name, w in zip(names, ws)}
+
+
+def _projection_shares(layer, rec, weights, T):
+    """Step t's share of the weights that ``step_inputs`` reads once for all steps (the built-in cells: the input
+    product x W + b): the vector-Jacobian product of the step inputs of timestep t alone, seeded with their
+    cotangents from the pass (a step input depends on its own timestep only). {(input index, id(w)): array}."""
+    cell = layer.cell
+    if not callable(getattr(cell, "step_inputs", None)) or not rec.d_inputs:
+        return {}
+    out = {}
+    for t in range(T):
+        with grads_preserved(list(weights.values())), mg.enable_grad():
+            x_t = mg.Tensor(np.ascontiguousarray(rec.x.data[:, t:t + 1].transpose(1, 0, 2)))  # time-major
+            (item,) = cell.step_inputs(x_t, rec.dropout_masks)
+            total = None
+            for j, v in enumerate(_tensors(item)):
+                g = rec.d_inputs.get((t, j))
+                if g is not None and v.requires_grad:
+                    term = (v * g).sum()
+                    total = term if total is None else total + term
+            if total is None:
+                continue
+            total.backward()
+            for w in weights.values():
+                if w.grad is not None:
+                    out[(t, id(w))] = np.array(w.grad, dtype=np.float64)
+    return out
+
+
+def _assemble(layer, rec, loss, grads, weights):
+    rows, T = rec.x.shape[:2]                 # the sequence the layer ran (k copies of the batch if truncated)
     order = np.arange(T - 1, -1, -1) if layer.go_backwards else np.arange(T)
-    zeros = np.zeros((B, U))
-    states = [np.stack([rec.total(i, n, zeros) for n in range(T)], axis=1).astype(np.float64)
-              for i in range(len(layer.state_names))]
-    kernel, bias = [], []
-    for g in range(k):
-        dz = np.zeros((B, T, U)) if rec.dz is None else rec.dz[:, :, g * U:(g + 1) * U]  # (B, T, U), input index
-        m = rec.x_masks
-        xm = xs if m is None else xs * np.asarray(m if m.ndim == 2 else m[g])[:, None, :]
-        kernel.append(np.einsum("btd,btu->tdu", xm, dz)[order])              # x_t^T dz_t, in processing order
-        bias.append(dz.sum(axis=0)[order])
-    shares = {"kernel": np.concatenate(kernel, axis=2)}
-    R_zero = np.zeros(layer.recurrent_kernel.shape)
-    shares["recurrent_kernel"] = np.stack([np.asarray(rec.dR.get(n, R_zero), dtype=np.float64) for n in range(T)])
-    if layer.bias is not None:
-        shares["bias"] = np.concatenate(bias, axis=1)
-    return GradientFlow(layer, loss, states[0], states[1] if len(states) > 1 else None, shares, grads, order)
+    k = layer.truncate_gradient
+    copies = k if layer.return_sequences and 0 < k < T else 1   # a truncated layer runs k copies of the batch
+    B = rows // copies
+
+    def per_sample(g, size):
+        g = np.asarray(g, dtype=np.float64)
+        return g.reshape(copies, B, size).sum(axis=0) if copies > 1 else g
+
+    state_grads = {}
+    for i, (name, size) in enumerate(zip(layer.state_names, layer.state_size)):
+        zeros = np.zeros((rows, size))
+        state_grads[name] = np.stack([per_sample(rec.total(i, n, zeros), size) for n in range(T)], axis=1)
+    projected = _projection_shares(layer, rec, weights, T)
+    shares = {}
+    for key, w in weights.items():
+        steps = []
+        for n in range(T):
+            share = np.zeros(w.shape)
+            if (n, id(w)) in rec.dw:
+                share = share + rec.dw[(n, id(w))]
+            if (order[n], id(w)) in projected:
+                share = share + projected[(order[n], id(w))]
+            steps.append(share)
+        shares[key] = np.stack(steps)
+    return GradientFlow(layer, loss, state_grads, shares, grads, order)

@@ -80,7 +80,7 @@ def plot_gradient_flow(flows, kind="curve", quantity="h", path=None, ax=None, lo
     positive = np.concatenate([m[m > 0].ravel() for m in maps] + [np.array([1.0])])
     floor = max(positive.min(), positive.max() * 1e-30)  # keep log10 finite where a gradient is exactly 0
     logs = [np.log10(np.maximum(m, floor)) if log else m for m in maps]
-    lo, hi = min(l.min() for l in logs), max(l.max() for l in logs)  # one color scale, so panels compare
+    lo, hi = min(g.min() for g in logs), max(g.max() for g in logs)  # one color scale, so panels compare
     for a, (name, _), m in zip(axes, named, logs):
         im = a.imshow(m, aspect="auto", origin="lower", interpolation="nearest", vmin=lo, vmax=hi, cmap="viridis")
         a.set_xlabel("timestep t (processing order)")
@@ -135,7 +135,7 @@ def _layout(graph):
     y, columns = {}, {}
     for n in nodes:
         columns.setdefault(x[n["id"]], []).append(n["id"])
-    for col, ids in columns.items():
+    for ids in columns.values():
         for r, i in enumerate(ids):
             y[i] = -(r - (len(ids) - 1) / 2)
     return x, y, spans

@@ -26,7 +26,7 @@ import numpy as np
 
 import minigrad as mg
 
-from ..recurrent import Recurrent
+from ..recurrent import RNN
 from ._common import as_float_tensor, make_loss, scalar, short_name
 from .dropout import record_dropout, replay_dropout
 
@@ -34,38 +34,45 @@ __all__ = ["truncated_forward", "truncated_objective", "truncated_gradient", "ch
 
 
 def _prepare(layer, x, initial_state, mask, training):
-    """What ``Recurrent.call`` computes before its loop: states, the (batch, timesteps) mask, dropout masks."""
-    states = layer._initial_states(x, initial_state)
+    """What ``RNN.call`` computes before its loop, through the layer's public step protocol: the initial states,
+    the (batch, timesteps) mask, the dropout masks, the step inputs and the sequence's step constants."""
+    states = layer.get_initial_state(x, initial_state)
     if mask is not None:
         mask = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask, dtype=bool)
+        if mask.shape != tuple(x.shape[:2]):
+            raise ValueError(f"truncated_forward: mask of shape {mask.shape} does not match the input's (batch, "
+                             f"timesteps) {tuple(x.shape[:2])}")
         if mask.all():
             mask = None
-    x_masks, h_masks = layer._dropout_masks(x, training)
-    return states, mask, x_masks, h_masks
+    dropout_masks = layer.draw_dropout_masks(x, training)
+    return states, mask, layer.step_inputs(x, dropout_masks), layer.step_constants(dropout_masks)
 
 
-def _run(layer, x_steps, states, order, mask, h_masks):
-    """Steps ``order`` (input indices) from ``states``; returns the states after each step. x_steps: the layer's
-    input projection cut into steps (``layer._projection_steps``)."""
+def _run(layer, steps, constants, states, output, order, mask, training):
+    """Steps ``order`` (input indices) from ``states`` and the output before them; returns, after each step, the
+    pair (output, states), with masked steps carrying both (as ``RNN.call``)."""
     after = []
     for t in order:
-        new = layer._step(x_steps[t], states, h_masks)
+        out, new = layer.step(steps[t], states, constants, training)
+        output_is_state = out is new[0]  # the built-in cells: the output is h, carried with the states
         if mask is not None:
             keep = mask[:, t:t + 1]
             new = [mg.where(keep, n, o) for n, o in zip(new, states)]
-        states = new
-        after.append(states)
+            out = new[0] if output_is_state else mg.where(keep, out, output)
+        states, output = new, out
+        after.append((output, states))
     return after
 
 
 def truncated_forward(layer, x, k, initial_state=None, mask=None, training=False):
     """The layer's output, computed so that its exact gradient is BPTT truncated at ``k`` (Phi_k's forward pass).
 
-    layer: a built SimpleRNN/GRU/LSTM; x: (batch, timesteps, input_dim); k: how many steps each output's gradient
-    reaches back (k >= timesteps, or -1, is full BPTT). Returns what ``layer(x, ...)`` returns (an output of shape
-    (batch, units) or, with return_sequences, (batch, timesteps, units); plus the final states with
-    return_state=True), equal to it in value. Each output h_t (in processing order) is recomputed by its last k
-    steps from the state k steps before it, computed without gradient in a first pass. Dropout masks are drawn
+    layer: a built RNN (SimpleRNN, GRU, LSTM, RNN over any cell); x: (batch, timesteps, input_dim); k: how many
+    steps each output's gradient reaches back (an integer >= 1; k >= timesteps, or -1, is full BPTT). Returns what
+    ``layer(x, ...)`` returns (an output of shape (batch, output_size) or, with return_sequences, (batch,
+    timesteps, output_size); plus the final states with return_state=True), equal to it in value. Each output
+    (in processing order) is recomputed by its last k steps from the output and states k steps before it,
+    computed without gradient in a first pass. Dropout masks are drawn
     as ``layer.call`` draws them (use ``replay_dropout`` to line them up with another pass); a stateful layer's
     states are read, not updated.
     """
@@ -73,33 +80,47 @@ def truncated_forward(layer, x, k, initial_state=None, mask=None, training=False
 
 
 def _truncated_forward(layer, x, k, initial_state, mask, training, frozen=None):
-    """``truncated_forward``, returning (output, frozen): ``frozen`` lists, per processing step, the state arrays
-    after it; given back, the frozen states are reused instead of recomputed (the frozen copy of Phi_k)."""
-    if not isinstance(layer, Recurrent):
-        raise TypeError(f"truncated_forward needs a recurrent layer, got {type(layer).__name__}")
+    """``truncated_forward``, returning (output, frozen): ``frozen`` lists, per processing step, the (output, state)
+    arrays after it; given back, the frozen values are reused instead of recomputed (the frozen copy of Phi_k)."""
+    if not isinstance(layer, RNN):
+        raise TypeError(f"truncated_forward needs a recurrent layer (an RNN), got {type(layer).__name__}")
     if not layer.built:
         raise RuntimeError(f"layer {layer.name!r} is not built: call it once on an input first")
     x = x if isinstance(x, mg.Tensor) else as_float_tensor(x, layer.dtype)
+    if x.dtype != layer.compute_dtype(x):
+        x = x.astype(layer.compute_dtype(x))
     T = x.shape[1]
-    k = T if k is None or k == -1 or k >= T else int(k)
-    if k < 1:
-        raise ValueError(f"truncated_forward: k must be >= 1 or -1 (full BPTT), got {k}")
-    states, mask, x_masks, h_masks = _prepare(layer, x, initial_state, mask, training)
+    k = _check_k(k, "truncated_forward")
+    k = T if k == -1 or k >= T else k
+    states, mask, steps, constants = _prepare(layer, x, initial_state, mask, training)
+    start_output = layer.initial_output(states)
     order = list(range(T - 1, -1, -1)) if layer.go_backwards else list(range(T))
-    x_steps = layer._projection_steps(layer._input_projection(x, x_masks))
     if frozen is None:
-        with mg.no_grad():  # the states after every step, as constants
-            frozen = [[s.data for s in st] for st in _run(layer, x_steps, states, order, mask, h_masks)]
+        with mg.no_grad():  # the output and states after every step, as constants
+            frozen = [(o.data, [s.data for s in st])
+                      for o, st in _run(layer, steps, constants, states, start_output, order, mask, training)]
     wanted = range(T) if layer.return_sequences else [T - 1]
     outs = {}
     for n in wanted:
         start = n - k + 1
         # the initial states are inputs, so they stay live; a later start begins from constants
-        begin = states if start <= 0 else [mg.Tensor(s) for s in frozen[start - 1]]
-        outs[n] = _run(layer, x_steps, begin, order[max(start, 0):n + 1], mask, h_masks)[-1]
-    finals = outs[T - 1]
-    output = mg.stack([outs[n][0] for n in range(T)], axis=1) if layer.return_sequences else finals[0]
+        if start <= 0:
+            begin, output = states, start_output
+        else:
+            output, begin = mg.Tensor(frozen[start - 1][0]), [mg.Tensor(s) for s in frozen[start - 1][1]]
+        outs[n] = _run(layer, steps, constants, begin, output, order[max(start, 0):n + 1], mask, training)[-1]
+    last_output, finals = outs[T - 1]
+    output = mg.stack([outs[n][0] for n in range(T)], axis=1) if layer.return_sequences else last_output
     return ([output, *finals] if layer.return_state else output), frozen
+
+
+def _check_k(k, what):
+    """k: an integer >= 1 or -1 (full BPTT); a bool, a float such as 2.5, or 0 is refused."""
+    if k is None:
+        return -1
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not (k == -1 or k >= 1):
+        raise ValueError(f"{what}: k must be an integer number of steps >= 1, or -1 (full BPTT), got {k!r}")
+    return int(k)
 
 
 def _weights(layer):
@@ -114,7 +135,7 @@ def truncated_objective(layer, x, loss=None, k=None, y=None, initial_state=None,
     The frozen states are computed by the first call of f (gradcheck's first call is at the point it checks, in
     float64) and reused by every later call. With training=True, the dropout masks are drawn once here and
     replayed on every call of f."""
-    k = layer.truncate_gradient if k is None else k
+    k = layer.truncate_gradient if k is None else _check_k(k, "truncated_objective")
     loss_fn = make_loss(loss, y, "truncated_objective")
     xt = as_float_tensor(x, layer.dtype, requires_grad=True)
     record = None
@@ -172,9 +193,9 @@ def check_truncated_bptt(layer, x, loss=None, k=None, y=None, initial_state=None
     training=True: the dropout masks of the first pass are replayed on every pass (the layer's and Phi_k's).
     Returns True or raises ``mg.GradcheckError``; with report=True returns the ``GradcheckReport`` instead.
     """
-    if not isinstance(layer, Recurrent):
-        raise TypeError(f"check_truncated_bptt needs a recurrent layer, got {type(layer).__name__}")
-    k = layer.truncate_gradient if k is None else k
+    if not isinstance(layer, RNN):
+        raise TypeError(f"check_truncated_bptt needs a recurrent layer (an RNN), got {type(layer).__name__}")
+    k = layer.truncate_gradient if k is None else _check_k(k, "check_truncated_bptt")
     loss_fn = make_loss(loss, y, "check_truncated_bptt")
     xt = as_float_tensor(x, layer.dtype, requires_grad=True)
     if not layer.built:
