@@ -240,8 +240,14 @@ class Layer:
             dtype = np.dtype(dtype)
         except TypeError:
             raise ValueError(f"{owner}: unknown dtype {kwargs.get('dtype')!r}") from None
-        if dtype.kind != "f":
-            raise ValueError(f"{owner}: a layer computes in a floating dtype (float32 or float64), got {dtype}")
+        input_dtype = None
+        if dtype.kind in "iu":
+            # Keras 2.0: the dtype of a first layer is its input's type (integer ids for an Embedding); the layer
+            # itself then computes in float32
+            input_dtype, dtype = dtype, np.dtype("float32")
+        elif dtype.kind != "f":
+            raise ValueError(f"{owner}: a layer computes in a floating dtype (float32 or float64), or takes integer "
+                             f"inputs (an integer dtype names the input's type), got {dtype}")
         initial = kwargs.get("weights")
         if initial is not None and not isinstance(initial, (list, tuple)):
             raise TypeError(f"{owner}: `weights` must be a list of arrays, got {type(initial).__name__}")
@@ -258,6 +264,7 @@ class Layer:
             note_name(name)
         self.name = name
         self.dtype = dtype
+        self.input_dtype = input_dtype  # set when the layer was given an integer dtype (its input's type)
         self.activity_regularizer = activity_regularizer
         self._initial_weights = None if initial is None else list(initial)
         self.built = False
@@ -523,7 +530,8 @@ class Layer:
         declared, ``batch_input_shape``. Initial ``weights`` are not part of a config (Keras: a config makes a
         fresh layer; weights travel in weight files).
         """
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name,
+        dtype = self.dtype if self.input_dtype is None else self.input_dtype
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype.name,
                   "activity_regularizer": serialization.serialize_object(self.activity_regularizer, "regularizer")}
         if self.batch_input_shape is not None:
             config["batch_input_shape"] = tuple(self.batch_input_shape)

@@ -213,13 +213,20 @@ def test_given_names_advance_the_automatic_counter():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(name=3), "name"), (dict(name=""), "name"), (dict(trainable="yes"), "trainable"),
-    (dict(dtype="int32"), "floating"), (dict(dtype="nonsense"), "dtype"), (dict(input_shape=(0, 3)), "input_shape"),
+    (dict(dtype="complex64"), "floating"), (dict(dtype="nonsense"), "dtype"), (dict(input_shape=(0, 3)), "input_shape"),
     (dict(batch_input_shape=(None, 2.5)), "batch_input_shape"), (dict(input_dim=True), "input_dim"),
     (dict(batch_size=-1, input_shape=(3,)), "batch_size"), (dict(weights=np.ones(3)), "weights"),
 ])
 def test_base_arguments_are_validated(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         Dense(2, **kwargs)
+
+
+def test_an_integer_dtype_names_the_input_type_and_the_layer_computes_in_float32():
+    layer = Embedding(5, 3, dtype="int32")  # Keras 2.0: a first layer's dtype is its input's
+    assert layer.dtype == np.float32 and layer.input_dtype == np.int32
+    assert layer.get_config()["dtype"] == "int32"
+    assert Embedding.from_config(layer.get_config()).input_dtype == np.int32
 
 
 # ------------------------------------------------------------ get_losses_for
