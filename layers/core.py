@@ -222,8 +222,6 @@ class Embedding(Layer):
         embeddings_initializer = initializers.get(embeddings_initializer)
         embeddings_regularizer = regularizers.get(embeddings_regularizer)
         embeddings_constraint = constraints.get(embeddings_constraint)
-        if kwargs.get("dtype") is not None and np.dtype(kwargs["dtype"]).kind in "iu":
-            kwargs.pop("dtype")  # Keras configs may name the ids' integer dtype; the vectors stay floating
         if kwargs.get("input_shape") is None and kwargs.get("batch_input_shape") is None:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
