@@ -7,7 +7,9 @@ an ``int`` to Python, but never a meaningful learning rate or epoch count); nump
 import math
 import numbers
 
-__all__ = ["real", "integer", "boolean", "one_of"]
+import numpy as np
+
+__all__ = ["real", "integer", "boolean", "one_of", "all_finite"]
 
 
 def _where(owner, name):
@@ -66,3 +68,12 @@ def one_of(owner, name, value, choices):
             return value
     listed = ", ".join(repr(c) for c in choices)
     raise ValueError(f"{_where(owner, name)} must be one of {listed}, got {value!r}")
+
+
+def all_finite(a):
+    """True if the ndarray ``a`` holds no NaN or Inf: one reduction and no temporary array in the usual case (a
+    sum is finite exactly when every element is, unless finite values overflow it; then the elementwise test
+    decides)."""
+    if a.dtype.kind not in "fc":
+        return True
+    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())

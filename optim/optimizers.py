@@ -96,12 +96,6 @@ def _param_name(p):
     return f"parameter {name!r}" if name else "a parameter"
 
 
-def _all_finite(a):
-    # one reduction, no temporary array: a sum is finite exactly when every element is, unless finite values
-    # overflow it (then the elementwise test decides)
-    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
-
-
 class Optimizer:
     """Base class: hyperparameter handling, gradient clipping, per-parameter slots and the all-or-nothing step.
 
@@ -258,7 +252,7 @@ class Optimizer:
                     raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
                                      f"{new_value.shape} for a weight of shape {p.data.shape}")
             for what, arr in (("updated value", new_value), *new_slots.items()):
-                if not _all_finite(arr):
+                if not _checks.all_finite(arr):
                     raise FloatingPointError(
                         f"{owner}.step: the {what if what == 'updated value' else f'state {what!r}'} of "
                         f"{_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf (a non-finite gradient, "
