@@ -684,7 +684,7 @@ class TrainingMixin:
             classes = y
         if classes.ndim != want:
             hint = " (one class per timestep needs compile(sample_weight_mode='temporal'))" \
-                if not temporal and classes.ndim == 2 else ""
+                if not temporal and classes.ndim > 1 else ""
             raise ValueError(f"{where}: {label} cannot be applied to targets of shape {y.shape}: expected one class "
                              f"per {'timestep' if temporal else 'sample'}{hint}")
         if classes.dtype.kind == "f" and (not _checks.all_finite(classes) or np.any(classes != np.round(classes))):
