@@ -242,23 +242,26 @@ class Optimizer:
         lr = self.current_lr()
         shared = self._begin_step()
         names = self._slot_names()
-        plan = []
-        for (p, _), g in zip(todo, grads):
-            new_value, new_slots = self._update(p.data, g, self._current_slots(p, names), lr)
-            constraint = getattr(p, "constraint", None)
-            if constraint is not None:
-                new_value = _as_ndarray(constraint(new_value))
-                if new_value.shape != p.data.shape:
-                    raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
-                                     f"{new_value.shape} for a weight of shape {p.data.shape}")
-            for what, arr in (("updated value", new_value), *new_slots.items()):
-                if not _checks.all_finite(arr):
-                    raise FloatingPointError(
-                        f"{owner}.step: the {what if what == 'updated value' else f'state {what!r}'} of "
-                        f"{_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf (a non-finite gradient, "
-                        f"or an overflow at learning rate {lr:g}); nothing was changed")
-            plan.append((p, new_value, new_slots))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a non-finite result raises below
+            plan = [self._planned_update(owner, p, g, names, lr) for (p, _), g in zip(todo, grads)]
         self._commit(plan, shared, self.iterations + 1)
+
+    def _planned_update(self, owner, p, g, names, lr):
+        """(p, new value after the constraint, new slots) for one parameter; nothing is assigned."""
+        new_value, new_slots = self._update(p.data, g, self._current_slots(p, names), lr)
+        constraint = getattr(p, "constraint", None)
+        if constraint is not None:
+            new_value = _as_ndarray(constraint(new_value))
+            if new_value.shape != p.data.shape:
+                raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
+                                 f"{new_value.shape} for a weight of shape {p.data.shape}")
+        for what, arr in (("updated value", new_value), *new_slots.items()):
+            if not _checks.all_finite(arr):
+                what = what if what == "updated value" else f"state {what!r}"
+                raise FloatingPointError(
+                    f"{owner}.step: the {what} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
+                    f"(a non-finite gradient, or an overflow at learning rate {lr:g}); nothing was changed")
+        return p, new_value, new_slots
 
     def _commit(self, plan, shared, iterations):
         """Assign the computed step. Each write is idempotent, so when an interrupt arrives between two of them
