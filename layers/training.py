@@ -128,6 +128,8 @@ def _standardize(data, count, what, names=None):
         # a list holding one array is that array; any other list is array-like data for the single input
         if is_list and len(data) == 1 and isinstance(data[0], (np.ndarray, mg.Tensor)):
             data = data[0]
+        elif is_list and len(data) > 1 and all(isinstance(a, (np.ndarray, mg.Tensor)) for a in data):
+            raise ValueError(f"the model has 1 {what[:-1]}, but received a list of {len(data)} arrays")
         arrays = [_to_array(data, what)]
     else:
         if not is_list:

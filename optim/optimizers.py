@@ -59,7 +59,7 @@ def _resolve_lr(cls_name, lr, learning_rate):
     if type(lr) is not _Default:
         raise TypeError(f"{cls_name}: got both `lr` and `learning_rate`; they name the same hyperparameter, "
                         "give only one")
-    return learning_rate
+    return _checks.real(cls_name, "learning_rate", learning_rate, low=0.)  # named as the caller gave it
 
 
 # Keras 2.1's K.epsilon(), what `epsilon=None` stands for (Keras 2.1+ scripts pass None).
