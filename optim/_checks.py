@@ -71,9 +71,5 @@ def one_of(owner, name, value, choices):
 
 
 def all_finite(a):
-    """True if the ndarray ``a`` holds no NaN or Inf: one reduction and no temporary array in the usual case (a
-    sum is finite exactly when every element is, unless finite values overflow it; then the elementwise test
-    decides)."""
-    if a.dtype.kind not in "fc":
-        return True
-    return bool(np.isfinite(np.add.reduce(a, axis=None))) or bool(np.isfinite(a).all())
+    """True if the ndarray ``a`` holds no NaN or Inf (integer and bool arrays cannot)."""
+    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())

@@ -100,12 +100,14 @@ class Optimizer:
     """Base class: hyperparameter handling, gradient clipping, per-parameter slots and the all-or-nothing step.
 
     Subclasses list the state they keep per parameter in ``_slot_names()`` and implement
-    ``_update(value, g, slots, lr) -> (new value, {slot name: new array})``: ``value`` the parameter's current
-    array, ``g`` its gradient (already clipped and cast to the parameter's dtype), ``slots`` its current state
-    arrays (zeros before its first update), ``lr`` the decayed learning rate. ``_update`` must not modify its
-    arguments: ``step`` assigns the results only once every parameter's update is computed. A subclass may
-    override ``_begin_step()`` for per-step values shared by all parameters; it returns a dict of the
-    optimizer attributes to set when the step is committed (Nadam's momentum schedule).
+    ``_update(value, g, slots, new, lr) -> new value``: ``value`` the parameter's current array, ``g`` its
+    gradient (already clipped and cast to the parameter's dtype), ``slots`` its current state arrays (zeros before
+    its first update; read only), ``new`` a dict of buffers of the same names and shapes into which the next state
+    is written (``new['m'][...] = ...``), ``lr`` the decayed learning rate. Nothing the rule reads is modified:
+    ``step`` makes the new state current only once every parameter's update is computed. (The two sets of state
+    buffers are swapped at each step rather than allocated anew, which keeps a step as fast as an in-place
+    update.) A subclass may override ``_begin_step()`` for per-step values shared by all parameters; it returns a
+    dict of the optimizer attributes to set when the step is committed (Nadam's momentum schedule).
 
     Arguments common to all optimizers (keyword-only):
         clipnorm: float >= 0 or None. When the global L2 norm of all gradients of a step is >= clipnorm, every
@@ -128,6 +130,8 @@ class Optimizer:
         # id(param) -> (param, {slot name: ndarray}); the param itself is kept so its id cannot be reused by
         # another object while the slots exist
         self._slots = {}
+        # id(param) -> {slot name: ndarray}: the buffers the next step writes the new state into
+        self._spare = {}
 
     # ------------------------------------------------------------ hyperparameters
 
@@ -175,6 +179,16 @@ class Optimizer:
                                  f"{p.data.shape} since its optimizer state was created; call reset_state()")
         return slots
 
+    def _spare_slots(self, p, names):
+        """Buffers for this parameter's next state (their contents are overwritten by the step)."""
+        if not names:
+            return {}
+        spare = self._spare.get(id(p))
+        if spare is None or any(spare[n].shape != p.data.shape or spare[n].dtype != p.data.dtype for n in names):
+            spare = {name: np.empty_like(p.data) for name in names}
+            self._spare[id(p)] = spare
+        return spare
+
     def get_state(self, param):
         """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update).
 
@@ -187,6 +201,7 @@ class Optimizer:
     def reset_state(self):
         """Forget all slots and set ``iterations`` back to 0 (hyperparameters are kept)."""
         self._slots.clear()
+        self._spare.clear()
         self.iterations = 0
         self._reset_shared_state()
 
@@ -247,8 +262,10 @@ class Optimizer:
         self._commit(plan, shared, self.iterations + 1)
 
     def _planned_update(self, owner, p, g, names, lr):
-        """(p, new value after the constraint, new slots) for one parameter; nothing is assigned."""
-        new_value, new_slots = self._update(p.data, g, self._current_slots(p, names), lr)
+        """(p, new value after the constraint, new slots, current slots) for one parameter; nothing is assigned."""
+        current = dict(self._current_slots(p, names))  # a copy: the live dict gets the new arrays at commit
+        new_slots = self._spare_slots(p, names)
+        new_value = self._update(p.data, g, current, new_slots, lr)
         constraint = getattr(p, "constraint", None)
         if constraint is not None:
             new_value = _as_ndarray(constraint(new_value))
@@ -261,7 +278,7 @@ class Optimizer:
                 raise FloatingPointError(
                     f"{owner}.step: the {what} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
                     f"(a non-finite gradient, or an overflow at learning rate {lr:g}); nothing was changed")
-        return p, new_value, new_slots
+        return p, new_value, new_slots, current
 
     def _commit(self, plan, shared, iterations):
         """Assign the computed step. Each write is idempotent, so when an interrupt arrives between two of them
@@ -282,7 +299,8 @@ class Optimizer:
                 done += 1
 
     def _write_param(self, entry):
-        p, new_value, new_slots = entry
+        # idempotent: every name is set to a value fixed in the plan (the old state becomes the next spare)
+        p, new_value, new_slots, old_slots = entry
         p.data[...] = new_value
         if new_slots:
             state = self._slots.get(id(p))
@@ -290,6 +308,7 @@ class Optimizer:
                 self._slots[id(p)] = (p, dict(new_slots))
             else:
                 state[1].update(new_slots)
+            self._spare[id(p)] = dict(old_slots)
 
     def _write_shared(self, arg):
         shared, iterations = arg
@@ -300,7 +319,7 @@ class Optimizer:
     def _begin_step(self):
         return {}
 
-    def _update(self, value, g, slots, lr):
+    def _update(self, value, g, slots, new, lr):
         raise NotImplementedError
 
     def zero_grad(self, params):
@@ -355,13 +374,14 @@ class SGD(Optimizer):
         # Keras keeps a velocity even at momentum 0; it would stay -lr*g, so it is not stored
         return ("m",) if self.momentum else ()
 
-    def _update(self, value, g, slots, lr):
+    def _update(self, value, g, slots, new, lr):
         if not self.momentum:
-            return value - lr * g, {}
-        v = self.momentum * slots["m"] - lr * g
+            return value - lr * g
+        v = new["m"]
+        v[...] = self.momentum * slots["m"] - lr * g
         if self.nesterov:
-            return value + self.momentum * v - lr * g, {"m": v}
-        return value + v, {"m": v}
+            return value + self.momentum * v - lr * g
+        return value + v
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "decay": self.decay, "nesterov": self.nesterov,
@@ -388,9 +408,10 @@ class RMSprop(Optimizer):
     def _slot_names(self):
         return ("a",)
 
-    def _update(self, value, g, slots, lr):
-        a = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
-        return value - lr * g / (np.sqrt(a) + self.epsilon), {"a": a}
+    def _update(self, value, g, slots, new, lr):
+        a = new["a"]
+        a[...] = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
+        return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "rho": self.rho, "decay": self.decay, "epsilon": self.epsilon,
@@ -416,9 +437,10 @@ class Adagrad(Optimizer):
     def _slot_names(self):
         return ("a",)
 
-    def _update(self, value, g, slots, lr):
-        a = slots["a"] + np.square(g)
-        return value - lr * g / (np.sqrt(a) + self.epsilon), {"a": a}
+    def _update(self, value, g, slots, new, lr):
+        a = new["a"]
+        a[...] = slots["a"] + np.square(g)
+        return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "decay": self.decay, "epsilon": self.epsilon, **super().get_config()}
@@ -446,12 +468,12 @@ class Adadelta(Optimizer):
     def _slot_names(self):
         return ("a", "d_a")
 
-    def _update(self, value, g, slots, lr):
-        a = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
-        d_a = slots["d_a"]
-        update = g * np.sqrt(d_a + self.epsilon) / np.sqrt(a + self.epsilon)
-        d_a = self.rho * d_a + (1. - self.rho) * np.square(update)
-        return value - lr * update, {"a": a, "d_a": d_a}
+    def _update(self, value, g, slots, new, lr):
+        a = new["a"]
+        a[...] = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
+        update = g * np.sqrt(slots["d_a"] + self.epsilon) / np.sqrt(a + self.epsilon)
+        new["d_a"][...] = self.rho * slots["d_a"] + (1. - self.rho) * np.square(update)
+        return value - lr * update
 
     def get_config(self):
         return {"lr": self.lr, "rho": self.rho, "decay": self.decay, "epsilon": self.epsilon,
@@ -481,13 +503,14 @@ class Adam(Optimizer):
     def _slot_names(self):
         return ("m", "v")
 
-    def _update(self, value, g, slots, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
         # math.sqrt keeps the scalar a Python float, so float32 arrays are not promoted to float64
         lr_t = lr * math.sqrt(1. - self.beta_2 ** t) / (1. - self.beta_1 ** t)
-        m = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
-        v = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
-        return value - lr_t * m / (np.sqrt(v) + self.epsilon), {"m": m, "v": v}
+        m, v = new["m"], new["v"]
+        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
+        v[...] = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
+        return value - lr_t * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "decay": self.decay,
@@ -517,12 +540,13 @@ class Adamax(Optimizer):
     def _slot_names(self):
         return ("m", "u")
 
-    def _update(self, value, g, slots, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
         lr_t = lr / (1. - self.beta_1 ** t)
-        m = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
-        u = np.maximum(self.beta_2 * slots["u"], np.abs(g))
-        return value - lr_t * m / (u + self.epsilon), {"m": m, "u": u}
+        m, u = new["m"], new["u"]
+        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
+        np.maximum(self.beta_2 * slots["u"], np.abs(g), out=u)
+        return value - lr_t * m / (u + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "decay": self.decay,
@@ -572,15 +596,16 @@ class Nadam(Optimizer):
         self._m_schedule_next = self._m_schedule_new * self._mu_t1
         return {"m_schedule": self._m_schedule_new}
 
-    def _update(self, value, g, slots, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
+        m, v = new["m"], new["v"]
         g_prime = g / (1. - self._m_schedule_new)
-        m = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
+        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
         m_prime = m / (1. - self._m_schedule_next)
-        v = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
+        v[...] = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
         v_prime = v / (1. - self.beta_2 ** t)
         m_bar = (1. - self._mu_t) * g_prime + self._mu_t1 * m_prime
-        return value - lr * m_bar / (np.sqrt(v_prime) + self.epsilon), {"m": m, "v": v}
+        return value - lr * m_bar / (np.sqrt(v_prime) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -83,11 +83,11 @@ def test_keyboard_interrupt_inside_the_update_changes_nothing(make, monkeypatch)
     real_update = type(opt)._update
     calls = []
 
-    def interrupted(self, value, g, slots, lr):
+    def interrupted(self, value, g, slots, new, lr):
         calls.append(1)
         if len(calls) == 2:  # Ctrl-C while the second parameter is being updated
             raise KeyboardInterrupt
-        return real_update(self, value, g, slots, lr)
+        return real_update(self, value, g, slots, new, lr)
 
     monkeypatch.setattr(type(opt), "_update", interrupted)
     with pytest.raises(KeyboardInterrupt):
