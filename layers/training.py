@@ -37,7 +37,10 @@ activity regularisers), *not* divided by the batch size (Keras 2.0). The reporte
 
 ``s`` is ``sample_weight`` (one weight per sample, or with ``compile(sample_weight_mode='temporal')`` one per
 timestep, shape (batch, timesteps)), times the ``class_weight`` of each target's class when that is given too.
-A batch whose mask or weights are all zero adds 0 (Keras 2.0 computed 0/0). Metrics are not weighted.
+A batch whose mask or weights are all zero adds 0 (Keras 2.0 computed 0/0).
+
+Metrics are not weighted (Keras 2.0). A metric whose function takes ``reduction='none'``, or that returns
+per-sample values, is averaged over the unmasked positions only, as Keras 2.0 masks it.
 
 Bad data never reaches the weights: NaN or Inf in ``x``, ``y``, sample weights or validation data raise
 ``ValueError`` naming the array and the index of the first such value, before anything changes. A batch whose
@@ -46,6 +49,7 @@ last finite weights and training can resume (e.g. with a lower learning rate); `
 returns the loss. A stateful model trained with ``shuffle=True`` is refused (the state of sample i must be carried
 to sample i of the next batch).
 """
+import inspect
 import math
 import numbers
 import warnings
@@ -437,6 +441,9 @@ class TrainingMixin:
         self.metrics = []
         self.metrics_names = ["loss"]
         self._metric_fns = None
+        self._metric_aliases = {}
+        self.sample_weight_mode = None
+        self._sample_weight_modes = None
         self.stop_training = False
         self.history = None
 
@@ -599,8 +606,9 @@ class TrainingMixin:
         modes = _per_output(sample_weight_mode, names, "sample_weight_mode")
         for i, mode in enumerate(modes):
             if mode is not None and mode != "temporal":
+                where = f" for output {names[i]!r}" if len(names) > 1 else ""
                 raise ValueError(f"compile: sample_weight_mode must be None or 'temporal' (or a list/dict of those, "
-                                 f"one per output), got {mode!r}" + (f" for output {names[i]!r}" if len(names) > 1 else ""))
+                                 f"one per output), got {mode!r}{where}")
         metric_specs = metrics or []
         if isinstance(metric_specs, str) or callable(metric_specs):
             raise TypeError("metrics must be a list (or a dict of lists), e.g. metrics=['accuracy']")
@@ -623,7 +631,8 @@ class TrainingMixin:
                 entries.append((i, prefix + base, fn, {prefix + o for o in others} - {prefix + base}))
         loss_names = [f"{n}_loss" for n in names] if len(names) > 1 else []
         logged = _dedup(["loss"] + loss_names + [name for _, name, _, _ in entries])
-        metric_fns = [(i, name, fn) for (i, _, fn, _), name in zip(entries, logged[1 + len(loss_names):])]
+        metric_fns = [(i, name, fn, _takes_reduction(fn))
+                      for (i, _, fn, _), name in zip(entries, logged[1 + len(loss_names):])]
         aliases = {}
         for (_, name, _, others), final in zip(entries, logged[1 + len(loss_names):]):
             if final == name:  # a deduplicated name has no other spelling
@@ -711,9 +720,10 @@ class TrainingMixin:
                 label = f"{prefix}sample_weight{of}"
                 w = _to_array(sw, label).astype(np.float64)
                 if w.ndim != (2 if temporal else 1):
+                    hint = "; for one weight per timestep compile with sample_weight_mode='temporal'" \
+                        if w.ndim == 2 else ""
                     need = ("2-D (samples, timesteps), as compiled with sample_weight_mode='temporal'" if temporal
-                            else "1-D (one weight per sample)" + ("; for one weight per timestep compile with "
-                                                                  "sample_weight_mode='temporal'" if w.ndim == 2 else ""))
+                            else "1-D (one weight per sample)" + hint)
                     raise ValueError(f"{where}: {label} has shape {w.shape}; it must be {need}")
                 if w.shape != y.shape[:w.ndim]:
                     raise ValueError(f"{where}: {label} has shape {w.shape}, but the targets have shape {y.shape}; "
@@ -829,7 +839,9 @@ class TrainingMixin:
         values = [float(total.data)]
         if len(data_losses) > 1:
             values += [float(l.data) for l in data_losses]
-        values += [float(fn(ys[i], preds[i].data)) for i, _, fn in self._metric_fns]
+        values += [_metric_value(fn(ys[i], preds[i].data, reduction="none") if per_sample else fn(ys[i], preds[i].data),
+                                 masks[i])
+                   for i, _, fn, per_sample in self._metric_fns]
         return total, values
 
     def _train_batch(self, xs, ys, ws=None):
@@ -1227,6 +1239,28 @@ class TrainingMixin:
             if bar is not None:
                 bar.update(step + 1)
         return self._format([np.concatenate(c, axis=0) for c in chunks])
+
+
+def _takes_reduction(fn):
+    """Whether a metric function takes ``reduction=`` (then it can return per-sample values, which the loop masks)."""
+    try:
+        return "reduction" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _metric_value(value, mask):
+    """A metric's value for the batch: a scalar as it is; per-sample values averaged over the unmasked positions
+    when a mask of their shape reaches the output (Keras 2.0 masks metrics as it masks the loss), else over all."""
+    if isinstance(value, mg.Tensor):
+        value = value.data
+    value = np.asarray(value, dtype=np.float64)
+    if value.ndim == 0:
+        return float(value)
+    if mask is not None and np.shape(mask) == value.shape:
+        kept = np.count_nonzero(mask)
+        return float(np.sum(value * mask) / kept) if kept else 0.
+    return float(np.mean(value))
 
 
 def _dedup(names):

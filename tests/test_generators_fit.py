@@ -129,8 +129,8 @@ def test_evaluate_and_predict_generator_equal_the_array_methods():
     w = np.linspace(0., 1., 20)
     ev = model.evaluate_generator(looping(x, y, 8, w), steps=3)
     np.testing.assert_allclose(ev, model.evaluate(x, y, batch_size=8, sample_weight=w, verbose=0), rtol=1e-6)
-    np.testing.assert_allclose(model.evaluate_generator(Batches(x, y, 8)), model.evaluate(x, y, batch_size=8, verbose=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(model.evaluate_generator(Batches(x, y, 8)),
+                               model.evaluate(x, y, batch_size=8, verbose=0), rtol=1e-6)
     inputs_only = (x[s:s + 8] for s in (0, 8, 16))
     np.testing.assert_allclose(model.predict_generator(inputs_only, steps=3), model.predict(x), rtol=1e-6)
     np.testing.assert_allclose(model.predict_generator(Batches(x, y, 8)), model.predict(x), rtol=1e-6)

@@ -130,7 +130,8 @@ def test_constraint_bounds_and_axes_against_the_weight():
     np.testing.assert_allclose(constraints.UnitNorm(axis=None)(np.array([3., 4.])), [0.6, 0.8], rtol=1e-6)
 
 
-@pytest.mark.parametrize("make, match", [(lambda: SGD(nesterov=1), "nesterov"), (lambda: SGD(nesterov="yes"), "nesterov"),
+@pytest.mark.parametrize("make, match", [(lambda: SGD(nesterov=1), "nesterov"),
+                                         (lambda: SGD(nesterov="yes"), "nesterov"),
                                          (lambda: ProgbarLogger(count_mode="epochs"), "count_mode")])
 def test_flags_and_modes(make, match):
     with pytest.raises(ValueError, match=match):

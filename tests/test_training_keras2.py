@@ -151,3 +151,30 @@ def test_train_on_batch_takes_keras_argument_order():
         warnings.simplefilter("error")
         weighted = model.train_on_batch(x, y, w)  # the third positional argument is sample_weight (Keras 2.0)
     assert weighted == pytest.approx(model.test_on_batch(x[:1], y[:1]), rel=1e-5)  # mean(L w) / mean(w != 0)
+
+
+# ============================================================ metrics under a mask (Keras 2.0 masks them)
+
+def test_per_sample_metrics_are_averaged_over_unmasked_steps_only():
+    mg.seed(0)
+    from layers import Embedding, TimeDistributed
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    y = rand(2, 4, 2, seed=4)
+
+    def abs_error(y_true, y_pred, reduction="mean"):  # per sample with reduction='none', as optim.metrics offer
+        per_sample = np.abs(y_pred - y_true).mean(axis=-1)
+        return per_sample if reduction == "none" else float(per_sample.mean())
+
+    def sq_error(y_true, y_pred):  # a Keras-style metric: per-sample values, no reduction argument
+        return ((y_pred - y_true) ** 2).mean(axis=-1)
+
+    def overall(y_true, y_pred):  # a scalar is taken as it is
+        return float(np.abs(y_pred).max())
+
+    model = Sequential([Embedding(4, 3, mask_zero=True, input_length=4), TimeDistributed(Dense(2))])
+    model.compile("sgd", "mse", metrics=[abs_error, sq_error, overall])
+    _, got_abs, got_sq, got_max = model.evaluate(ids, y, verbose=0)
+    pred, mask = model.predict(ids), ids != 0
+    assert got_abs == pytest.approx(np.abs(pred - y).mean(axis=-1)[mask].mean(), rel=1e-5)
+    assert got_sq == pytest.approx(((pred - y) ** 2).mean(axis=-1)[mask].mean(), rel=1e-5)
+    assert got_max == pytest.approx(np.abs(pred).max(), rel=1e-6)
