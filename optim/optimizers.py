@@ -99,7 +99,7 @@ def _param_name(p):
 class Optimizer:
     """Base class: hyperparameter handling, gradient clipping, per-parameter slots and the all-or-nothing step.
 
-    Subclasses list the state they keep per parameter in ``_slot_names()`` and implement
+    Subclasses list the state they keep per parameter in ``slot_names`` and implement
     ``_update(value, g, slots, new, lr) -> new value``: ``value`` the parameter's current array, ``g`` its
     gradient (already clipped and cast to the parameter's dtype), ``slots`` its current state arrays (zeros before
     its first update; read only), ``new`` a dict of buffers of the same names and shapes into which the next state
@@ -162,9 +162,12 @@ class Optimizer:
 
     # ------------------------------------------------------------ state
 
-    def _slot_names(self):
-        """The names of the state arrays kept per parameter (e.g. Adam's ('m', 'v'))."""
-        return ()
+    #: The names of the per-parameter state arrays of the update rule (e.g. Adam's ('m', 'v')).
+    slot_names = ()
+
+    def _slots_in_use(self):
+        """The state arrays this optimizer's step keeps (``slot_names``, unless a setting makes some unused)."""
+        return self.slot_names
 
     def _current_slots(self, p, names):
         """This parameter's state arrays, or fresh zeros of its shape and dtype before its first update (they
@@ -256,7 +259,7 @@ class Optimizer:
         grads = self._clip([g for _, g in todo])
         lr = self.current_lr()
         shared = self._begin_step()
-        names = self._slot_names()
+        names = self._slots_in_use()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a non-finite result raises below
             plan = [self._planned_update(owner, p, g, names, lr) for (p, _), g in zip(todo, grads)]
         self._commit(plan, shared, self.iterations + 1)
@@ -363,6 +366,8 @@ class SGD(Optimizer):
         clipnorm, clipvalue: see ``Optimizer``.
     """
 
+    slot_names = ("m",)
+
     def __init__(self, lr=_Default(0.01), momentum=0., decay=0., nesterov=False, *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("SGD", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
@@ -370,9 +375,9 @@ class SGD(Optimizer):
         self.decay = _nonnegative("SGD", "decay", decay)
         self.nesterov = _checks.boolean("SGD", "nesterov", nesterov)
 
-    def _slot_names(self):
+    def _slots_in_use(self):
         # Keras keeps a velocity even at momentum 0; it would stay -lr*g, so it is not stored
-        return ("m",) if self.momentum else ()
+        return self.slot_names if self.momentum else ()
 
     def _update(self, value, g, slots, new, lr):
         if not self.momentum:
@@ -394,9 +399,10 @@ class RMSprop(Optimizer):
         a <- rho * a + (1 - rho) * g**2
         p <- p - lr_t * g / (sqrt(a) + epsilon)
 
-    Arguments: lr=0.001 (alias learning_rate; >= 0), rho=0.9 (in [0, 1)), epsilon=1e-8 (> 0; None means 1e-7),
-    decay=0. (>= 0), clipnorm, clipvalue.
+    Arguments: lr=0.001 (alias learning_rate), rho=0.9, epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
+
+    slot_names = ("a",)
 
     def __init__(self, lr=_Default(0.001), rho=0.9, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
@@ -404,9 +410,6 @@ class RMSprop(Optimizer):
         self.rho = _fraction("RMSprop", "rho", rho)
         self.epsilon = _epsilon("RMSprop", epsilon)
         self.decay = _nonnegative("RMSprop", "decay", decay)
-
-    def _slot_names(self):
-        return ("a",)
 
     def _update(self, value, g, slots, new, lr):
         a = new["a"]
@@ -424,18 +427,16 @@ class Adagrad(Optimizer):
         a <- a + g**2
         p <- p - lr_t * g / (sqrt(a) + epsilon)
 
-    Arguments: lr=0.01 (alias learning_rate; >= 0), epsilon=1e-8 (> 0; None means 1e-7), decay=0. (>= 0),
-    clipnorm, clipvalue.
+    Arguments: lr=0.01 (alias learning_rate), epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
+
+    slot_names = ("a",)
 
     def __init__(self, lr=_Default(0.01), epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adagrad", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
         self.epsilon = _epsilon("Adagrad", epsilon)
         self.decay = _nonnegative("Adagrad", "decay", decay)
-
-    def _slot_names(self):
-        return ("a",)
 
     def _update(self, value, g, slots, new, lr):
         a = new["a"]
@@ -454,9 +455,10 @@ class Adadelta(Optimizer):
         p      <- p - lr_t * update
         d_a    <- rho * d_a + (1 - rho) * update**2
 
-    Arguments: lr=1.0 (alias learning_rate; >= 0), rho=0.95 (in [0, 1)), epsilon=1e-8 (> 0; None means 1e-7),
-    decay=0. (>= 0), clipnorm, clipvalue.
+    Arguments: lr=1.0 (alias learning_rate), rho=0.95, epsilon=1e-8, decay=0., clipnorm, clipvalue.
     """
+
+    slot_names = ("a", "d_a")
 
     def __init__(self, lr=_Default(1.0), rho=0.95, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
@@ -464,9 +466,6 @@ class Adadelta(Optimizer):
         self.rho = _fraction("Adadelta", "rho", rho)
         self.epsilon = _epsilon("Adadelta", epsilon)
         self.decay = _nonnegative("Adadelta", "decay", decay)
-
-    def _slot_names(self):
-        return ("a", "d_a")
 
     def _update(self, value, g, slots, new, lr):
         a = new["a"]
@@ -488,9 +487,11 @@ class Adam(Optimizer):
         v <- beta_2 * v + (1 - beta_2) * g**2
         p <- p - lr_t * m / (sqrt(v) + epsilon)
 
-    Arguments: lr=0.001 (alias learning_rate; >= 0), beta_1=0.9 and beta_2=0.999 (each in [0, 1)),
-    epsilon=1e-8 (> 0; None means 1e-7), decay=0. (>= 0), clipnorm, clipvalue.
+    Arguments: lr=0.001 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., clipnorm,
+    clipvalue.
     """
+
+    slot_names = ("m", "v")
 
     def __init__(self, lr=_Default(0.001), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
@@ -499,9 +500,6 @@ class Adam(Optimizer):
         self.beta_2 = _fraction("Adam", "beta_2", beta_2)
         self.epsilon = _epsilon("Adam", epsilon)
         self.decay = _nonnegative("Adam", "decay", decay)
-
-    def _slot_names(self):
-        return ("m", "v")
 
     def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
@@ -525,9 +523,11 @@ class Adamax(Optimizer):
         u <- max(beta_2 * u, |g|)
         p <- p - lr_t * m / (u + epsilon)
 
-    Arguments: lr=0.002 (alias learning_rate; >= 0), beta_1=0.9 and beta_2=0.999 (each in [0, 1)),
-    epsilon=1e-8 (> 0; None means 1e-7), decay=0. (>= 0), clipnorm, clipvalue.
+    Arguments: lr=0.002 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., clipnorm,
+    clipvalue.
     """
+
+    slot_names = ("m", "u")
 
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
@@ -536,9 +536,6 @@ class Adamax(Optimizer):
         self.beta_2 = _fraction("Adamax", "beta_2", beta_2)
         self.epsilon = _epsilon("Adamax", epsilon)
         self.decay = _nonnegative("Adamax", "decay", decay)
-
-    def _slot_names(self):
-        return ("m", "u")
 
     def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
@@ -567,9 +564,11 @@ class Nadam(Optimizer):
         p   <- p - lr * m_bar / (sqrt(v') + epsilon)
 
     Keras 2.0's Nadam has no learning-rate ``decay``; neither has this one.
-    Arguments: lr=0.002 (alias learning_rate; >= 0), beta_1=0.9 and beta_2=0.999 (each in [0, 1)),
-    epsilon=1e-8 (> 0; None means 1e-7), schedule_decay=0.004 (>= 0), clipnorm, clipvalue.
+    Arguments: lr=0.002 (alias learning_rate), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004,
+    clipnorm, clipvalue.
     """
+
+    slot_names = ("m", "v")
 
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004, *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
@@ -582,9 +581,6 @@ class Nadam(Optimizer):
 
     def _reset_shared_state(self):
         self.m_schedule = 1.0
-
-    def _slot_names(self):
-        return ("m", "v")
 
     def _begin_step(self):
         # the schedule is shared by all parameters and advances once per step, as Keras's m_schedule variable;
