@@ -94,6 +94,10 @@ class Logs(dict):
     def get(self, key, default=None):
         return dict.get(self, self._key(key), default)
 
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
     def setdefault(self, key, default=None):
         return dict.setdefault(self, self._key(key), default)
 

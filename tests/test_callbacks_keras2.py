@@ -38,12 +38,15 @@ def test_logs_answer_aliases_without_listing_them():
     assert json.loads(json.dumps(logs)) == {"accuracy": [0.5], "loss": [1.0]}
     logs["acc"] = [0.75]  # writes the logged entry, never a second key
     assert logs["accuracy"] == [0.75] and "acc" not in list(logs)
+    logs.update({"acc": [0.8]}, lr=0.1)
+    assert logs["accuracy"] == [0.8] and sorted(logs) == ["accuracy", "loss", "lr"]
+    del logs["lr"]
     again = pickle.loads(pickle.dumps(logs))
-    assert isinstance(again, Logs) and again["acc"] == [0.75]
+    assert isinstance(again, Logs) and again["acc"] == [0.8]
     with pytest.raises(KeyError):
         logs["val_acc"]
     assert logs.get("val_acc", "none") == "none" and "nope" not in logs
-    assert logs.copy()["acc"] == [0.75]
+    assert logs.copy()["acc"] == [0.8]
 
 
 @pytest.mark.parametrize("given, other", [("accuracy", "acc"), ("acc", "accuracy"), ("mae", "mean_absolute_error")])
