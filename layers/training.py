@@ -164,8 +164,9 @@ def _check_finite(where, arrays, labels):
     One reduction per float array (integer arrays cannot hold either), so it is cheap next to a pass of training.
     """
     for arr, label in zip(arrays, labels):
-        if arr is None or _checks.all_finite(arr):
-            continue
+        with np.errstate(over="ignore", invalid="ignore"):  # the fast test may overflow; it then looks closer
+            if arr is None or _checks.all_finite(arr):
+                continue
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{where}: {label} holds {arr[index]} at index {index} (its first non-finite value); "
                          "NaN and Inf would turn every weight into NaN, so nothing was done. Replace or drop them "
@@ -808,13 +809,17 @@ class TrainingMixin:
         nonzero = np.count_nonzero(w) / w.size
         return (per_sample * (w / nonzero if nonzero else w)).mean()
 
-    def _run_batch(self, xs, ys, training, ws=None):
+    def _logit_plan(self):
+        """For each output, the activation the loss strips to work on logits, or None (see logit_activation)."""
+        return [logit_activation(layer, fn) for layer, fn in zip(self._output_layers, self.loss_functions)]
+
+    def _run_batch(self, xs, ys, training, ws=None, plan=None):
         """Forward pass, total loss (data losses + penalties) and the logged values for one batch.
 
-        ``ws``: None, or one weight array (or None) per output. Returns (total loss Tensor, list of floats in
-        ``metrics_names`` order).
+        ``ws``: None, or one weight array (or None) per output. ``plan``: ``_logit_plan()``, if already known.
+        Returns (total loss Tensor, list of floats in ``metrics_names`` order).
         """
-        plan = [logit_activation(layer, fn) for layer, fn in zip(self._output_layers, self.loss_functions)]
+        plan = self._logit_plan() if plan is None else plan
         outputs, masks = self._forward(xs, training=training, logits=[a is not None for a in plan])
         preds = []
         for out, act, layer in zip(outputs, plan, self._output_layers):
@@ -844,16 +849,17 @@ class TrainingMixin:
                    for i, _, fn, per_sample in self._metric_fns]
         return total, values
 
-    def _train_batch(self, xs, ys, ws=None):
+    def _train_batch(self, xs, ys, ws=None, fixed=None):
         """One update. Returns (values, problem): ``problem`` is None, or why the update was not applied (a
-        non-finite loss, or an update the optimizer refused as non-finite); the weights are then unchanged."""
-        params = self.trainable_weights
-        everything = self.weights
+        non-finite loss, or an update the optimizer refused as non-finite); the weights are then unchanged.
+
+        ``fixed``: ``(trainable weights, all weights, logit plan)`` when the caller (the epoch loop) has them."""
+        params, everything, plan = fixed or (self.trainable_weights, self.weights, self._logit_plan())
         for w in everything:
             w.grad = None
         try:
             with mg.enable_grad():
-                total, values = self._run_batch(xs, ys, training=True, ws=ws)
+                total, values = self._run_batch(xs, ys, training=True, ws=ws, plan=plan)
             if not math.isfinite(values[0]):
                 return values, f"the loss is {values[0]}"
             if total.requires_grad:  # a model with no trainable weights still reports its loss
@@ -1083,6 +1089,8 @@ class TrainingMixin:
 
         self.stop_training = False
         cbks.on_train_begin()
+        # fixed for the run, as Keras 2.0 fixes them at compile (a change of `trainable` needs a new fit)
+        fixed = (self.trainable_weights, self.weights, self._logit_plan())
         for epoch in range(initial_epoch, epochs):
             cbks.on_epoch_begin(epoch)
             epoch_logs = cbks_module.Logs(aliases=aliases)
@@ -1091,7 +1099,7 @@ class TrainingMixin:
                 for b, (xs, ys, ws) in enumerate(epoch_batches(epoch)):
                     batch_logs = cbks_module.Logs({"batch": b, "size": len(xs[0])}, aliases=aliases)
                     cbks.on_batch_begin(b, batch_logs)
-                    values, problem = self._train_batch(xs, ys, ws)
+                    values, problem = self._train_batch(xs, ys, ws, fixed)
                     batch_logs.update(zip(out_names, values))
                     cbks.on_batch_end(b, batch_logs)
                     if problem is not None:

@@ -71,5 +71,12 @@ def one_of(owner, name, value, choices):
 
 
 def all_finite(a):
-    """True if the ndarray ``a`` holds no NaN or Inf (integer and bool arrays cannot)."""
-    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+    """True if the ndarray ``a`` holds no NaN or Inf.
+
+    Fast path: the dot product of ``a`` with itself (one BLAS call, no temporary array) is finite exactly when
+    every element is, unless the squares of finite values overflow it; only then is every element tested.
+    """
+    if a.dtype.kind not in "fc":
+        return True  # integers and bools cannot hold NaN or Inf
+    flat = a.reshape(-1)
+    return math.isfinite(abs(np.dot(flat, flat))) or bool(np.isfinite(a).all())

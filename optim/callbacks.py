@@ -51,6 +51,7 @@ __all__ = ["Callback", "CallbackList", "Logs", "BaseLogger", "History", "EarlySt
            "LambdaCallback", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
            "ResetStatesCallback", "ProgbarLogger", "Progbar"]
 
+_ABSENT = object()
 _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end", "on_train_begin", "on_train_end")
 
 
@@ -92,9 +93,13 @@ class Logs(dict):
         dict.__delitem__(self, self._key(key))
 
     def get(self, key, default=None):
-        return dict.get(self, self._key(key), default)
+        value = dict.get(self, key, _ABSENT)
+        return dict.get(self, self._key(key), default) if value is _ABSENT else value
 
     def update(self, *args, **kwargs):
+        if not self.aliases:
+            dict.update(self, *args, **kwargs)
+            return
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 

@@ -130,7 +130,7 @@ class Optimizer:
         # id(param) -> (param, {slot name: ndarray}); the param itself is kept so its id cannot be reused by
         # another object while the slots exist
         self._slots = {}
-        # id(param) -> {slot name: ndarray}: the buffers the next step writes the new state into
+        # id(param) -> (param, {slot name: ndarray}): the buffers the next step writes the new state into
         self._spare = {}
 
     # ------------------------------------------------------------ hyperparameters
@@ -186,11 +186,11 @@ class Optimizer:
         """Buffers for this parameter's next state (their contents are overwritten by the step)."""
         if not names:
             return {}
-        spare = self._spare.get(id(p))
-        if spare is None or any(spare[n].shape != p.data.shape or spare[n].dtype != p.data.dtype for n in names):
-            spare = {name: np.empty_like(p.data) for name in names}
-            self._spare[id(p)] = spare
-        return spare
+        entry = self._spare.get(id(p))
+        if entry is None or entry[0] is not p:
+            entry = (p, {name: np.empty_like(p.data) for name in names})
+            self._spare[id(p)] = entry
+        return entry[1]
 
     def get_state(self, param):
         """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update).
@@ -275,12 +275,14 @@ class Optimizer:
             if new_value.shape != p.data.shape:
                 raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
                                  f"{new_value.shape} for a weight of shape {p.data.shape}")
-        for what, arr in (("updated value", new_value), *new_slots.items()):
-            if not _checks.all_finite(arr):
-                what = what if what == "updated value" else f"state {what!r}"
-                raise FloatingPointError(
-                    f"{owner}.step: the {what} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
-                    f"(a non-finite gradient, or an overflow at learning rate {lr:g}); nothing was changed")
+        bad = None if _checks.all_finite(new_value) else "updated value"
+        for name, arr in new_slots.items():
+            if bad is None and not _checks.all_finite(arr):
+                bad = f"state {name!r}"
+        if bad is not None:
+            raise FloatingPointError(
+                f"{owner}.step: the {bad} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
+                f"(a non-finite gradient, or an overflow at learning rate {lr:g}); nothing was changed")
         return p, new_value, new_slots, current
 
     def _commit(self, plan, shared, iterations):
@@ -311,7 +313,7 @@ class Optimizer:
                 self._slots[id(p)] = (p, dict(new_slots))
             else:
                 state[1].update(new_slots)
-            self._spare[id(p)] = dict(old_slots)
+            self._spare[id(p)] = (p, dict(old_slots))
 
     def _write_shared(self, arg):
         shared, iterations = arg
