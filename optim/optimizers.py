@@ -169,34 +169,35 @@ class Optimizer:
         """The state arrays this optimizer's step keeps (``slot_names``, unless a setting makes some unused)."""
         return self.slot_names
 
-    def _current_slots(self, p, names):
-        """This parameter's state arrays, or fresh zeros of its shape and dtype before its first update (they
-        are registered only when the step commits)."""
-        entry = self._slots.get(id(p))
-        if entry is None:
-            return {name: np.zeros_like(p.data) for name in names}
-        slots = entry[1]
-        for name, arr in slots.items():
-            if arr.shape != p.data.shape:
-                raise ValueError(f"{type(self).__name__}: parameter changed shape from {arr.shape} to "
-                                 f"{p.data.shape} since its optimizer state was created; call reset_state()")
-        return slots
+    def _state_pair(self, p, names):
+        """(current state, buffers for the next state) of one parameter, two dicts {slot name: ndarray}.
 
-    def _spare_slots(self, p, names):
-        """Buffers for this parameter's next state (their contents are overwritten by the step)."""
+        Before its first update the current state is fresh zeros of the parameter's shape and dtype (registered
+        only when the step commits). The two dicts trade places at each commit, so no step allocates."""
+        key = id(p)
+        entry = self._slots.get(key)
+        if entry is None:
+            current = {name: np.zeros_like(p.data) for name in names}
+        else:
+            current = entry[1]
+            for name, arr in current.items():
+                if arr.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}: parameter changed shape from {arr.shape} to "
+                                     f"{p.data.shape} since its optimizer state was created; call reset_state()")
         if not names:
-            return {}
-        entry = self._spare.get(id(p))
-        if entry is None or entry[0] is not p:
-            entry = (p, {name: np.empty_like(p.data) for name in names})
-            self._spare[id(p)] = entry
-        return entry[1]
+            return current, {}
+        spare = self._spare.get(key)
+        if spare is None or spare[0] is not p or spare[1] is current:
+            spare = (p, {name: np.empty_like(p.data) for name in names})
+            self._spare[key] = spare
+        return current, spare[1]
 
     def get_state(self, param):
-        """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update).
+        """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update); e.g.
+        Adam's is ``{'m': ..., 'v': ...}``.
 
-        The dict is the live state, not a copy (each step puts new arrays in it); e.g. Adam's is
-        ``{'m': ..., 'v': ...}``.
+        It is the live state, not a copy: read it again after a step (a step writes the new state into the
+        buffers of the one before and then makes them current, so the arrays of an older state get reused).
         """
         entry = self._slots.get(id(param))
         return {} if entry is None else entry[1]
@@ -265,9 +266,9 @@ class Optimizer:
         self._commit(plan, shared, self.iterations + 1)
 
     def _planned_update(self, owner, p, g, names, lr):
-        """(p, new value after the constraint, new slots, current slots) for one parameter; nothing is assigned."""
-        current = dict(self._current_slots(p, names))  # a copy: the live dict gets the new arrays at commit
-        new_slots = self._spare_slots(p, names)
+        """(p, new value after the constraint, new state, current state) for one parameter; nothing is
+        assigned (the new state is written into the spare buffers, which nothing else reads)."""
+        current, new_slots = self._state_pair(p, names)
         new_value = self._update(p.data, g, current, new_slots, lr)
         constraint = getattr(p, "constraint", None)
         if constraint is not None:
@@ -275,10 +276,12 @@ class Optimizer:
             if new_value.shape != p.data.shape:
                 raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
                                  f"{new_value.shape} for a weight of shape {p.data.shape}")
-        bad = None if _checks.all_finite(new_value) else "updated value"
-        for name, arr in new_slots.items():
-            if bad is None and not _checks.all_finite(arr):
-                bad = f"state {name!r}"
+        bad = None
+        for name, arr in (("updated value", new_value), *new_slots.items()):
+            flat = arr.reshape(-1)  # inline _checks.all_finite: this runs for every array of every step
+            if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(arr).all():
+                bad = name if name == "updated value" else f"state {name!r}"
+                break
         if bad is not None:
             raise FloatingPointError(
                 f"{owner}.step: the {bad} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
@@ -289,37 +292,25 @@ class Optimizer:
         """Assign the computed step. Each write is idempotent, so when an interrupt arrives between two of them
         the remaining ones (from the interrupted one on) are completed before it propagates: the step is then
         whole, never half done."""
-        writes = [(self._write_param, entry) for entry in plan]
-        writes.append((self._write_shared, (shared, iterations)))
         done = 0
         try:
-            while done < len(writes):
-                fn, arg = writes[done]
-                fn(arg)
+            for entry in plan:
+                self._write_param(entry)
                 done += 1
         finally:
-            while done < len(writes):
-                fn, arg = writes[done]
-                fn(arg)
-                done += 1
+            for entry in plan[done:]:  # only after an interrupt
+                self._write_param(entry)
+            for name, value in shared.items():
+                setattr(self, name, value)
+            self.iterations = iterations
 
     def _write_param(self, entry):
-        # idempotent: every name is set to a value fixed in the plan (the old state becomes the next spare)
+        # idempotent: each write sets a value fixed in the plan; the old state becomes the next step's buffers
         p, new_value, new_slots, old_slots = entry
         p.data[...] = new_value
         if new_slots:
-            state = self._slots.get(id(p))
-            if state is None:
-                self._slots[id(p)] = (p, dict(new_slots))
-            else:
-                state[1].update(new_slots)
-            self._spare[id(p)] = (p, dict(old_slots))
-
-    def _write_shared(self, arg):
-        shared, iterations = arg
-        for name, value in shared.items():
-            setattr(self, name, value)
-        self.iterations = iterations
+            self._slots[id(p)] = (p, new_slots)
+            self._spare[id(p)] = (p, old_slots)
 
     def _begin_step(self):
         return {}
