@@ -375,8 +375,8 @@ class SGD(Optimizer):
     def _update(self, value, g, slots, new, lr):
         if not self.momentum:
             return value - lr * g
-        v = new["m"]
-        v[...] = self.momentum * slots["m"] - lr * g
+        v = np.multiply(slots["m"], self.momentum, out=new["m"])  # v = momentum * m - lr * g, in v's buffer
+        v -= lr * g
         if self.nesterov:
             return value + self.momentum * v - lr * g
         return value + v
@@ -405,8 +405,8 @@ class RMSprop(Optimizer):
         self.decay = _nonnegative("RMSprop", "decay", decay)
 
     def _update(self, value, g, slots, new, lr):
-        a = new["a"]
-        a[...] = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
+        a = np.multiply(slots["a"], self.rho, out=new["a"])  # a = rho * a + (1 - rho) * g**2, in a's buffer
+        a += (1. - self.rho) * np.square(g)
         return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
@@ -432,8 +432,7 @@ class Adagrad(Optimizer):
         self.decay = _nonnegative("Adagrad", "decay", decay)
 
     def _update(self, value, g, slots, new, lr):
-        a = new["a"]
-        a[...] = slots["a"] + np.square(g)
+        a = np.add(slots["a"], np.square(g), out=new["a"])
         return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
@@ -461,10 +460,11 @@ class Adadelta(Optimizer):
         self.decay = _nonnegative("Adadelta", "decay", decay)
 
     def _update(self, value, g, slots, new, lr):
-        a = new["a"]
-        a[...] = self.rho * slots["a"] + (1. - self.rho) * np.square(g)
+        a = np.multiply(slots["a"], self.rho, out=new["a"])  # a = rho * a + (1 - rho) * g**2, in a's buffer
+        a += (1. - self.rho) * np.square(g)
         update = g * np.sqrt(slots["d_a"] + self.epsilon) / np.sqrt(a + self.epsilon)
-        new["d_a"][...] = self.rho * slots["d_a"] + (1. - self.rho) * np.square(update)
+        d_a = np.multiply(slots["d_a"], self.rho, out=new["d_a"])
+        d_a += (1. - self.rho) * np.square(update)
         return value - lr * update
 
     def get_config(self):
@@ -498,9 +498,11 @@ class Adam(Optimizer):
         t = self.iterations + 1
         # math.sqrt keeps the scalar a Python float, so float32 arrays are not promoted to float64
         lr_t = lr * math.sqrt(1. - self.beta_2 ** t) / (1. - self.beta_1 ** t)
-        m, v = new["m"], new["v"]
-        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
-        v[...] = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
+        # m = beta_1 * m + (1 - beta_1) * g and v = beta_2 * v + (1 - beta_2) * g**2, in their new buffers
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])
+        m += (1. - self.beta_1) * g
+        v = np.multiply(slots["v"], self.beta_2, out=new["v"])
+        v += (1. - self.beta_2) * np.square(g)
         return value - lr_t * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
@@ -533,9 +535,9 @@ class Adamax(Optimizer):
     def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
         lr_t = lr / (1. - self.beta_1 ** t)
-        m, u = new["m"], new["u"]
-        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
-        np.maximum(self.beta_2 * slots["u"], np.abs(g), out=u)
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])  # m = beta_1 * m + (1 - beta_1) * g
+        m += (1. - self.beta_1) * g
+        u = np.maximum(self.beta_2 * slots["u"], np.abs(g), out=new["u"])
         return value - lr_t * m / (u + self.epsilon)
 
     def get_config(self):
@@ -587,11 +589,12 @@ class Nadam(Optimizer):
 
     def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
-        m, v = new["m"], new["v"]
         g_prime = g / (1. - self._m_schedule_new)
-        m[...] = self.beta_1 * slots["m"] + (1. - self.beta_1) * g
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])  # m = beta_1 * m + (1 - beta_1) * g
+        m += (1. - self.beta_1) * g
         m_prime = m / (1. - self._m_schedule_next)
-        v[...] = self.beta_2 * slots["v"] + (1. - self.beta_2) * np.square(g)
+        v = np.multiply(slots["v"], self.beta_2, out=new["v"])  # v = beta_2 * v + (1 - beta_2) * g**2
+        v += (1. - self.beta_2) * np.square(g)
         v_prime = v / (1. - self.beta_2 ** t)
         m_bar = (1. - self._mu_t) * g_prime + self._mu_t1 * m_prime
         return value - lr * m_bar / (np.sqrt(v_prime) + self.epsilon)
