@@ -1070,12 +1070,13 @@ class TrainingMixin:
         if verbose and val is not None:
             print(f"Train on {n} samples, validate on {len(val[0][0])} samples")
         return self._train_loop("fit", epoch_batches, epochs, initial_epoch, user_callbacks, verbose, params,
-                                validate, "samples")
+                                validate, "samples", _callback_validation_data(val))
 
     def _train_loop(self, where, epoch_batches, epochs, initial_epoch, user_callbacks, verbose, params, validate,
-                    count_mode):
+                    count_mode, validation_data=None):
         """The epoch loop shared by fit and fit_generator. ``epoch_batches(epoch)`` yields (xs, ys, ws) batches;
-        ``validate()`` (or None) returns the validation values in ``metrics_names`` order."""
+        ``validate()`` (or None) returns the validation values in ``metrics_names`` order; ``validation_data``
+        (validation arrays, or None) is handed to every callback as ``callback.validation_data`` (Keras 2.0)."""
         out_names = list(self.metrics_names)
         aliases = self._log_aliases()
         self.history = cbks_module.History()
@@ -1086,6 +1087,9 @@ class TrainingMixin:
         cbks.set_model(self)
         names = out_names + (["val_" + k for k in out_names] if validate is not None else [])
         cbks.set_params({**params, "metrics": names, "metric_aliases": aliases})
+        if validation_data is not None:
+            for cb in cbks:
+                cb.validation_data = validation_data
 
         self.stop_training = False
         cbks.on_train_begin()
@@ -1164,7 +1168,7 @@ class TrainingMixin:
         if feed.is_sequence:
             self._check_stateful_shuffle(where, feed.shuffle)
 
-        validate = None
+        validate = callback_val = None
         last_size = [None]
         if validation_data is not None:
             if _is_feed(validation_data):
@@ -1173,6 +1177,7 @@ class TrainingMixin:
                 validate = lambda: self._evaluate_feed(where, val_feed, validation_steps)
             else:
                 val = self._validation_arrays(where, validation_data)
+                callback_val = _callback_validation_data(val)
                 # Keras 2.0 evaluates array validation data in batches of the last training batch's size
                 validate = lambda: self._test_loop(*val, last_size[0] or len(val[0][0]))
 
@@ -1185,7 +1190,7 @@ class TrainingMixin:
 
         params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "do_validation": validate is not None}
         return self._train_loop(where, epoch_batches, epochs, initial_epoch, user_callbacks, verbose, params, validate,
-                                "steps")
+                                "steps", callback_val)
 
     def _evaluate_feed(self, where, feed, steps, verbose=0):
         """Size-weighted means of the loss and metrics over ``steps`` batches of a feed."""
@@ -1247,6 +1252,16 @@ class TrainingMixin:
             if bar is not None:
                 bar.update(step + 1)
         return self._format([np.concatenate(c, axis=0) for c in chunks])
+
+
+def _callback_validation_data(val):
+    """Keras 2.0's ``callback.validation_data``: the validation inputs, targets and sample weights (ones for an
+    output without weights) in one list, or None without validation arrays."""
+    if val is None:
+        return None
+    xs, ys, ws = val
+    ws = ws or [None] * len(ys)
+    return [*xs, *ys, *(np.ones(len(y)) if w is None else w for y, w in zip(ys, ws))]
 
 
 def _takes_reduction(fn):

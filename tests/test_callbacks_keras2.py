@@ -249,3 +249,23 @@ def test_history_standalone_still_records():
     h.on_train_begin()
     h.on_epoch_end(0, {"accuracy": 0.5})
     assert h.history["acc"] == [0.5] and list(h.history) == ["accuracy"]
+
+
+def test_callbacks_receive_the_validation_arrays_as_keras_2_0():
+    model, x, y = model_and_data()
+    seen = []
+
+    class Peek(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.validation_data)
+
+    w = np.linspace(0.5, 1., 10)
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x[:10], y[:10], w), callbacks=[Peek()])
+    vx, vy, vw = seen[0]
+    np.testing.assert_array_equal(vx, x[:10])
+    np.testing.assert_array_equal(vy, y[:10])
+    np.testing.assert_array_equal(vw, w)
+    model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, callbacks=[Peek()])
+    assert len(seen[1]) == 3 and np.array_equal(seen[1][2], np.ones(10))
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[Peek()])
+    assert seen[2] is None

@@ -269,7 +269,7 @@ def test_malformed_data_raises_clearly_and_changes_nothing(case):
 
 
 def test_uncompiled_models_say_so():
-    model, x, y = model_and_data()
+    _, x, y = model_and_data()
     fresh = Sequential([Dense(1, input_shape=(3,))])
     for call in (lambda: fresh.fit(x, y), lambda: fresh.evaluate(x, y), lambda: fresh.train_on_batch(x, y),
                  lambda: fresh.test_on_batch(x, y), lambda: fresh.fit_generator(batches(x, y), 1),

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from layers import Dense, Embedding, Masking, Sequential, TimeDistributed
+from layers import Dense, Embedding, Sequential, TimeDistributed
 from layers.functional import Input, Model
 from optim import SGD
 
