@@ -162,12 +162,10 @@ class Optimizer:
 
     # ------------------------------------------------------------ state
 
-    #: The names of the per-parameter state arrays of the update rule (e.g. Adam's ('m', 'v')).
-    slot_names = ()
-
     def _slots_in_use(self):
-        """The state arrays this optimizer's step keeps (``slot_names``, unless a setting makes some unused)."""
-        return self.slot_names
+        """The state arrays this optimizer's step keeps: the class's ``slot_names`` (e.g. Adam's ('m', 'v')),
+        unless a setting makes some unused."""
+        return getattr(self, "slot_names", ())
 
     def _state_pair(self, p, names):
         """(current state, buffers for the next state) of one parameter, two dicts {slot name: ndarray}.
@@ -564,6 +562,7 @@ class Nadam(Optimizer):
     """
 
     slot_names = ("m", "v")
+    shared_state_names = ("m_schedule",)
 
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004, *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
