@@ -10,6 +10,7 @@ loss. The penalty is a *sum* over all elements, not a mean (Keras 2.0), and it a
 import numpy as np
 
 import minigrad as mg
+from optim import _checks
 
 from . import _lookup
 
@@ -27,11 +28,15 @@ class Regularizer(_lookup.Configurable):
 
 
 class L1L2(Regularizer):
-    """penalty(w) = sum(l1 * |w|) + sum(l2 * w**2), a scalar Tensor of w's dtype."""
+    """penalty(w) = sum(l1 * |w|) + sum(l2 * w**2), a scalar Tensor of w's dtype.
+
+    ``l1`` and ``l2`` are finite numbers >= 0 (a negative factor would reward large weights); anything else
+    raises ValueError.
+    """
 
     def __init__(self, l1=0., l2=0.):
-        self.l1 = float(l1)
-        self.l2 = float(l2)
+        self.l1 = _checks.real("L1L2", "l1", l1, low=0.)
+        self.l2 = _checks.real("L1L2", "l2", l2, low=0.)
 
     def __call__(self, x):
         x = _as_tensor(x)

@@ -25,17 +25,120 @@ user's callbacks, as Keras does.
 
 Callbacks reach the model only through duck-typed attributes: ``model.stop_training`` (set to True to stop),
 ``model.save_weights(path)``, ``model.save(path)``, ``model.reset_states()`` and ``model.optimizer.lr``.
+
+Metric names: the loop logs a metric under the name it was given (``'accuracy'`` for ``metrics=['accuracy']``,
+as Keras 2.3+ does), and Keras 2.0 logged some under another name (``'acc'``). The logs dicts and
+``History.history`` are ``Logs``, dicts that answer both spellings while listing each value once, so
+``history.history['val_acc']`` and ``EarlyStopping(monitor='val_acc')`` work whichever name was given.
+The loop passes the spellings in ``params['metric_aliases']`` (``{other spelling: logged name}``).
+
+Arguments are checked where they are given: a bad number, mode or function raises ValueError naming it.
 """
+import csv
+import inspect
 import math
 import numbers
+import os
 import sys
 import time
 import warnings
 
 import numpy as np
 
-__all__ = ["Callback", "CallbackList", "BaseLogger", "History", "EarlyStopping", "ModelCheckpoint",
-           "LambdaCallback", "ReduceLROnPlateau", "ResetStatesCallback", "ProgbarLogger", "Progbar"]
+from . import _checks
+
+__all__ = ["Callback", "CallbackList", "Logs", "BaseLogger", "History", "EarlyStopping", "ModelCheckpoint",
+           "LambdaCallback", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
+           "ResetStatesCallback", "ProgbarLogger", "Progbar"]
+
+_ABSENT = object()
+_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end", "on_train_begin", "on_train_end")
+
+
+class Logs(dict):
+    """A dict of logged values that also answers each name's other spelling.
+
+    ``Logs({'accuracy': [0.5]}, aliases={'acc': 'accuracy'})``: ``logs['acc']``, ``logs.get('acc')`` and
+    ``'acc' in logs`` read the entry ``'accuracy'``, and ``logs['acc'] = v`` writes it. Only the logged names
+    are keys: ``keys()``, iteration, ``len``, ``dict(logs)``, ``**logs`` and JSON see each value once. An alias
+    is consulted only for a name that is not itself a key.
+    """
+
+    __slots__ = ("aliases",)
+
+    def __init__(self, *args, aliases=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.aliases = dict(aliases or {})
+
+    def _key(self, key):
+        if not dict.__contains__(self, key):
+            other = self.aliases.get(key)
+            if other is not None and dict.__contains__(self, other):
+                return other
+        return key
+
+    def __missing__(self, key):
+        other = self.aliases.get(key)
+        if other is not None and dict.__contains__(self, other):
+            return dict.__getitem__(self, other)
+        raise KeyError(key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, self._key(key), value)
+
+    def __delitem__(self, key):
+        dict.__delitem__(self, self._key(key))
+
+    def get(self, key, default=None):
+        value = dict.get(self, key, _ABSENT)
+        return dict.get(self, self._key(key), default) if value is _ABSENT else value
+
+    def update(self, *args, **kwargs):
+        if not self.aliases:
+            dict.update(self, *args, **kwargs)
+            return
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        return dict.setdefault(self, self._key(key), default)
+
+    def pop(self, key, *default):
+        return dict.pop(self, self._key(key), *default)
+
+    def copy(self):
+        return Logs(self, aliases=self.aliases)
+
+    def __reduce__(self):
+        # pickles (and copies) as a Logs with its aliases, e.g. pickle.dump(history.history, f)
+        return (_rebuild_logs, (dict(self), self.aliases))
+
+
+def _rebuild_logs(items, aliases):
+    return Logs(items, aliases=aliases)
+
+
+def _is_callback(obj):
+    return isinstance(obj, Callback) or (not isinstance(obj, type) and all(
+        callable(getattr(obj, name, None)) for name in ("set_model", "set_params", *_HOOKS)))
+
+
+def _check_callbacks(callbacks):
+    """A list of callbacks, each a Callback (or an object with every hook); anything else raises TypeError."""
+    if callbacks is None:
+        return []
+    if _is_callback(callbacks) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of Callback instances, got {type(callbacks).__name__}"
+                        + (" (wrap it in a list: callbacks=[...])" if _is_callback(callbacks) else ""))
+    for i, cb in enumerate(callbacks):
+        if not _is_callback(cb):
+            hint = (f" (a class: did you mean {cb.__name__}(...)?)" if isinstance(cb, type)
+                    else "; pass instances of optim.callbacks.Callback, e.g. EarlyStopping(...)")
+            raise TypeError(f"callbacks[{i}] is {cb!r} of type {type(cb).__name__}, not a Callback{hint}")
+    return list(callbacks)
 
 
 class Callback:
@@ -84,12 +187,12 @@ class CallbackList:
     """A list of callbacks called in order; each call hands the same logs dict to every callback."""
 
     def __init__(self, callbacks=None):
-        self.callbacks = list(callbacks or [])
+        self.callbacks = _check_callbacks(callbacks)
         self.params = None
         self.model = None
 
     def append(self, callback):
-        self.callbacks.append(callback)
+        self.callbacks.append(_check_callbacks([callback])[0])
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -172,16 +275,20 @@ class BaseLogger(Callback):
 
 class History(Callback):
     """Records the epoch logs: ``history.history[name]`` is a list with one value per epoch, ``history.epoch``
-    the list of epoch indices. Both are reset at ``on_train_begin``."""
+    the list of epoch indices. Both are reset at ``on_train_begin``.
+
+    ``history.history`` is a ``Logs`` dict: it also answers the other spelling of a metric's name (``'acc'``
+    and ``'val_acc'`` for a metric given as ``'accuracy'``, and the reverse), from ``params['metric_aliases']``.
+    """
 
     def __init__(self):
         super().__init__()
         self.epoch = []
-        self.history = {}
+        self.history = Logs()
 
     def on_train_begin(self, logs=None):
         self.epoch = []
-        self.history = {}
+        self.history = Logs(aliases=(self.params or {}).get("metric_aliases"))
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -190,10 +297,14 @@ class History(Callback):
 
 
 def _monitor_op(owner, monitor, mode):
-    """np.less or np.greater for a monitored quantity: 'auto' maximises names containing 'acc'."""
-    if mode not in ("auto", "min", "max"):
-        warnings.warn(f"{owner} mode {mode!r} is unknown, fallback to auto mode.", RuntimeWarning, stacklevel=3)
-        mode = "auto"
+    """np.less or np.greater for a monitored quantity: 'auto' maximises names containing 'acc'.
+
+    An unknown mode raises ValueError (Keras 2.0 warned and fell back to 'auto', which silently minimised a
+    misspelt mode='maxx' accuracy)."""
+    if not isinstance(monitor, str):
+        raise ValueError(f"{owner}: `monitor` must be the name of a logged quantity (a str such as 'val_loss'), "
+                         f"got {monitor!r}")
+    _checks.one_of(owner, "mode", mode, ("auto", "min", "max"))
     if mode == "min":
         return np.less
     if mode == "max":
@@ -211,10 +322,10 @@ class EarlyStopping(Callback):
 
     Arguments:
         monitor: the logs key to watch.
-        min_delta: minimum change that counts as an improvement (its sign is ignored).
-        patience: number of epochs without improvement after which training stops.
+        min_delta: minimum change that counts as an improvement (a finite number; its sign is ignored).
+        patience: number of epochs without improvement after which training stops (an int >= 0).
         verbose: 1 prints "Epoch 00005: early stopping" at the end of training.
-        mode: 'min', 'max' or 'auto' (maximise if 'acc' is in the name, else minimise).
+        mode: 'min', 'max' or 'auto' (maximise if 'acc' is in the name, else minimise); others raise ValueError.
 
     Attributes: ``best``, ``wait``, ``stopped_epoch`` (0-based epoch at which it stopped; 0 if it never did).
     """
@@ -222,9 +333,10 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto"):
         super().__init__()
         self.monitor = monitor
-        self.patience = patience
-        self.verbose = verbose
+        self.patience = _checks.integer("EarlyStopping", "patience", patience)
+        self.verbose = _checks.integer("EarlyStopping", "verbose", verbose)
         self.monitor_op = _monitor_op("EarlyStopping", monitor, mode)
+        min_delta = _checks.real("EarlyStopping", "min_delta", min_delta)
         self.min_delta = abs(min_delta) if self.monitor_op is np.greater else -abs(min_delta)
         self.wait = 0
         self.stopped_epoch = 0
@@ -342,12 +454,63 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None, on_batch_end=None,
                  on_train_begin=None, on_train_end=None):
         super().__init__()
+        hooks = (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
+                 ("on_batch_begin", on_batch_begin), ("on_batch_end", on_batch_end),
+                 ("on_train_begin", on_train_begin), ("on_train_end", on_train_end))
+        for name, fn in hooks:
+            if fn is not None and not callable(fn):
+                raise ValueError(f"LambdaCallback: `{name}` must be a function or None, got {fn!r}")
         # instance attributes shadow the base class's no-op methods only for the hooks that were given
-        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_batch_begin", on_batch_begin), ("on_batch_end", on_batch_end),
-                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
+        for name, fn in hooks:
             if fn is not None:
                 setattr(self, name, fn)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of every epoch from a schedule.
+
+    Arguments:
+        schedule: a function ``schedule(epoch) -> lr`` (``epoch`` counts from 0), or ``schedule(epoch, lr)``
+            (it then also receives the current learning rate, as in later Keras releases). It must return a
+            finite number >= 0, else ValueError names the epoch and the value.
+        verbose: 1 prints the learning rate set at each epoch.
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise ValueError(f"LearningRateScheduler: `schedule` must be a function epoch -> learning rate, "
+                             f"got {schedule!r}")
+        self.schedule = schedule
+        self.verbose = _checks.integer("LearningRateScheduler", "verbose", verbose)
+        self._takes_lr = _positional_arity(schedule) >= 2
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if not hasattr(optimizer, "lr"):
+            raise ValueError("LearningRateScheduler: the model's optimizer has no `lr` attribute")
+        lr = self.schedule(epoch, float(optimizer.lr)) if self._takes_lr else self.schedule(epoch)
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"LearningRateScheduler: the schedule returned {lr!r} for epoch {epoch}; it must "
+                             "return a finite number >= 0")
+        optimizer.lr = float(lr)
+        if self.verbose > 0:
+            _write(f"\nEpoch {epoch + 1:05d}: LearningRateScheduler setting learning rate to {float(lr)}.\n")
+
+
+def _positional_arity(fn):
+    """How many positional arguments ``fn`` takes (2 for ``*args``); 1 when its signature cannot be read."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    count = 0
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            return 2
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
 
 
 class ReduceLROnPlateau(Callback):
@@ -361,32 +524,32 @@ class ReduceLROnPlateau(Callback):
 
     Arguments:
         monitor: the logs key to watch.
-        factor: float < 1, the multiplier.
-        patience: epochs without improvement before the learning rate is reduced.
+        factor: the multiplier, in (0, 1).
+        patience: epochs without improvement before the learning rate is reduced (an int >= 0).
         verbose: 1 prints a line at each reduction.
         mode: 'min', 'max' or 'auto' (maximise if 'acc' is in the name, else minimise).
-        epsilon: threshold for a significant change (Keras 2.0's name; ``min_delta`` is accepted for it).
-        cooldown: epochs to wait after a reduction before resuming normal operation.
-        min_lr: lower bound on the learning rate.
+        epsilon: threshold (>= 0) for a significant change (Keras 2.0's name; ``min_delta`` is accepted for it).
+        cooldown: epochs (an int >= 0) to wait after a reduction before resuming normal operation.
+        min_lr: lower bound (>= 0) on the learning rate.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", epsilon=1e-4,
                  cooldown=0, min_lr=0, *, min_delta=None):
         super().__init__()
-        if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0.")
+        owner = "ReduceLROnPlateau"
         if min_delta is not None:
             if epsilon != 1e-4:
                 raise TypeError("ReduceLROnPlateau: got both `epsilon` and `min_delta`; give only one")
-            epsilon = min_delta
+            epsilon = _checks.real(owner, "min_delta", min_delta, low=0.)
         self.monitor = monitor
-        self.factor = factor
-        self.patience = patience
-        self.verbose = verbose
+        self.factor = _checks.real(owner, "factor", factor, low=0., high=1., low_open=True, high_open=True)
+        self.patience = _checks.integer(owner, "patience", patience)
+        self.verbose = _checks.integer(owner, "verbose", verbose)
         self.mode = mode
-        self.epsilon = epsilon
-        self.cooldown = cooldown
-        self.min_lr = min_lr
+        self.epsilon = _checks.real(owner, "epsilon", epsilon, low=0.)
+        self.cooldown = _checks.integer(owner, "cooldown", cooldown)
+        self.min_lr = _checks.real(owner, "min_lr", min_lr, low=0.)
+        _monitor_op(owner, monitor, mode)  # checks monitor and mode now, not at the first epoch
         self._reset()
 
     def _reset(self):
@@ -435,6 +598,88 @@ class ReduceLROnPlateau(Callback):
                 self.wait = 0
 
 
+class CSVLogger(Callback):
+    """Write the epoch logs to a CSV file, one row per epoch (Keras 2.0).
+
+    The columns are ``epoch`` (counting from 0) and the logged names, sorted, as found at the first epoch's end.
+    When training stops early, missing values of the last row are written as ``NA``. Values that are sequences
+    (e.g. an array) are written as a quoted list.
+
+    Arguments:
+        filename: path of the CSV file.
+        separator: the one-character field separator.
+        append: False overwrites the file at the start of training; True appends to it (no header is written
+            if the file already has content), to continue a run.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise ValueError(f"CSVLogger: `filename` must be a path (str or os.PathLike), got {filename!r}")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: `separator` must be a single character, got {separator!r}")
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = _checks.boolean("CSVLogger", "append", append)
+        self.writer = None
+        self.keys = None
+        self.csv_file = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        self.append_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, "r", newline="") as f:
+                self.append_header = not f.readline()
+        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer = None
+        self.keys = None
+
+    @staticmethod
+    def _cell(value):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            return value.item()
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return f"[{', '.join(map(str, value))}]"
+        return value
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.writer is None:
+            self.keys = sorted(logs.keys())
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys, delimiter=self.sep)
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        for key in self.keys:
+            row[key] = self._cell(logs[key]) if key in logs else "NA"
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+            self.csv_file = None
+        self.writer = None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when a batch's loss is NaN or infinite (Keras 2.0).
+
+    The training loop itself never applies an update whose loss or gradients are not finite, and stops with a
+    warning when it meets one; this callback makes that stop explicit in a Keras 2.0 script, and prints
+    ``Batch 3: Invalid loss, terminating training``.
+    """
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            _write(f"Batch {batch}: Invalid loss, terminating training\n")
+            self.model.stop_training = True
+
+
 class ResetStatesCallback(Callback):
     """Calls ``model.reset_states()`` at the start of every epoch, so a stateful recurrent model starts each
     pass over the data from zero states instead of the last batch of the previous epoch."""
@@ -475,6 +720,15 @@ def _format_per_step(seconds):
     return f"{seconds * 1e6:.0f}us/step"
 
 
+def _is_terminal():
+    """True when stdout is a terminal (or a Jupyter kernel), where a line can be redrawn with a carriage return."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return bool(isatty and isatty()) or "ipykernel" in sys.modules
+    except ValueError:  # a closed stream
+        return False
+
+
 class Progbar:
     """A text progress bar, Keras style.
 
@@ -483,21 +737,27 @@ class Progbar:
          32/100 [=========>....................] - ETA: 0s - loss: 0.6931
         100/100 [==============================] - 0s 3ms/step - loss: 0.6931 - val_loss: 0.6900
 
-    and ends it with a newline when ``current`` reaches ``target``. verbose=2 prints only that final line's
-    summary (`` - 0s - loss: ...``); verbose=0 prints nothing.
+    and ends it with a newline when ``current`` reaches ``target``. When stdout is not a terminal (a log file,
+    CI, a pipe), where carriage returns would pile up, only that final line is printed. verbose=2 prints only
+    the final line's summary (`` - 0s - loss: ...``); verbose=0 prints nothing.
 
     Values passed to ``update`` are averaged over the units of progress they cover (Keras's behaviour: the
     displayed loss is the running mean), except names in ``stateful_metrics``, shown as given;
     ``stateful_metrics=True`` shows every value as given.
 
     A "step" in the ms/step figure is one call of ``update`` that advanced ``current`` (one batch in fit).
+
+    Arguments: ``target`` (an int >= 0, or None when unknown), ``width`` (an int >= 1), ``verbose`` (0, 1, 2),
+    ``interval`` (seconds >= 0), ``stateful_metrics``, ``dynamic`` (None: redraw in place only on a terminal;
+    True/False force it).
     """
 
-    def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None):
-        self.target = target
-        self.width = width
-        self.verbose = verbose
-        self.interval = interval
+    def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None, dynamic=None):
+        self.target = _checks.integer("Progbar", "target", target, none_ok=True)
+        self.width = _checks.integer("Progbar", "width", width, low=1)
+        self.verbose = _checks.one_of("Progbar", "verbose", verbose, (0, 1, 2))
+        self.interval = _checks.real("Progbar", "interval", interval, low=0.)
+        self.dynamic = _is_terminal() if dynamic is None else _checks.boolean("Progbar", "dynamic", dynamic)
         self.stateful_metrics = stateful_metrics if stateful_metrics is True else set(stateful_metrics or ())
         self._values = {}  # name -> [weighted sum, weight], or the value itself for stateful names
         self._order = []
@@ -530,7 +790,9 @@ class Progbar:
         done = self.target is not None and current >= self.target
         now = time.time()
         if self.verbose == 1:
-            if force or done or now - self._last_draw >= self.interval:
+            # off a terminal only finished lines are printed (or forced ones when the target is unknown)
+            due = done or (force if not self.dynamic else force or now - self._last_draw >= self.interval)
+            if due and (self.dynamic or done or self.target is None):
                 self._draw(current, now, done)
                 self._last_draw = now
         elif self.verbose == 2 and done:
@@ -570,6 +832,9 @@ class Progbar:
             eta = elapsed / current * (self.target - current) if current else 0.0
             info = f" - ETA: {_format_duration(eta)}"
         line = self._bar(current) + info + self.format_values()
+        if not self.dynamic:
+            _write(line + "\n")
+            return
         # pad with spaces so a shorter line fully covers the one it rewrites
         pad = " " * max(0, self._width_drawn - len(line))
         self._width_drawn = len(line)
@@ -580,7 +845,8 @@ class ProgbarLogger(Callback):
     """Prints training progress to stdout.
 
     verbose=1 (from ``params['verbose']`` unless given here): "Epoch 1/5", then one line rewritten in place as
-    batches end, finished at epoch end with the epoch's values (including 'val_*') and a newline.
+    batches end, finished at epoch end with the epoch's values (including 'val_*') and a newline; when stdout
+    is not a terminal, only that finished line (see ``Progbar``).
     verbose=2: one line per epoch, ``Epoch 1/5 - 0s - loss: 0.6931 - acc: 0.5000 - val_loss: ...``.
     verbose=0: nothing.
 
@@ -598,7 +864,8 @@ class ProgbarLogger(Callback):
         if count_mode not in ("samples", "steps"):
             raise ValueError(f"Unknown `count_mode`: {count_mode!r} (expected 'samples' or 'steps')")
         self.use_steps = count_mode == "steps"
-        self._verbose_override = verbose
+        self._verbose_override = None if verbose is None else _checks.one_of("ProgbarLogger", "verbose", verbose,
+                                                                             (0, 1, 2))
 
     def _param(self, name, default=None):
         return (self.params or {}).get(name, default)

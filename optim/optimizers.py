@@ -20,10 +20,24 @@ The rules are those of ``keras/optimizers.py`` in Keras 2.0.x, including its det
   (the first update uses ``lr`` itself). Nadam has no ``decay`` in Keras 2.0, and none here.
 * Adam, Adamax and Nadam count ``t = iterations + 1`` per optimizer, not per parameter, like Keras's single
   ``iterations`` variable; Nadam's momentum-schedule product is one per optimizer too.
+
+Two guarantees Keras 2.0 did not give:
+
+* A step is all or nothing. Every new weight (after its constraint), every new state array and the new
+  ``iterations`` are computed before any is assigned, so a constraint that raises, or Ctrl-C during ``fit``,
+  never leaves some weights stepped and others not, or moments advanced for some parameters only.
+* A step that would write NaN or Inf into a weight or its state (a non-finite gradient, an overflow) raises
+  ``FloatingPointError`` and changes nothing: the last good weights stay, and training can resume from them.
+
+Hyperparameters are checked where they are given: each must be a finite number in its range (``lr``,
+``decay``, ``schedule_decay`` >= 0; ``epsilon`` > 0; ``beta_1``, ``beta_2``, ``rho`` in [0, 1); ``momentum`` in
+[0, 1]; ``clipnorm``, ``clipvalue`` >= 0 or None), otherwise ``ValueError`` names it and its range.
 """
 import math
 
 import numpy as np
+
+from . import _checks
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam", "get", "serialize"]
 
@@ -41,18 +55,31 @@ class _Default(float):
 
 def _resolve_lr(cls_name, lr, learning_rate):
     if learning_rate is None:
-        return float(lr)
+        return lr
     if type(lr) is not _Default:
         raise TypeError(f"{cls_name}: got both `lr` and `learning_rate`; they name the same hyperparameter, "
                         "give only one")
-    return float(learning_rate)
+    return _checks.real(cls_name, "learning_rate", learning_rate, low=0.)  # named as the caller gave it
+
+
+# Keras 2.1's K.epsilon(), what `epsilon=None` stands for (Keras 2.1+ scripts pass None).
+_BACKEND_EPSILON = 1e-7
+
+
+def _epsilon(owner, value):
+    if value is None:
+        return _BACKEND_EPSILON
+    # 0 would divide 0 by 0 wherever a gradient and its running average are both zero
+    return _checks.real(owner, "epsilon", value, low=0., low_open=True)
+
+
+def _fraction(owner, name, value):
+    """A decay rate of a running average: in [0, 1) (at 1 the average would never move)."""
+    return _checks.real(owner, name, value, low=0., high=1., high_open=True)
 
 
 def _nonnegative(owner, name, value):
-    value = float(value)
-    if not value >= 0:  # also rejects NaN
-        raise ValueError(f"{owner}: `{name}` must be a float >= 0, got {value!r}")
-    return value
+    return _checks.real(owner, name, value, low=0.)
 
 
 def _as_ndarray(value):
@@ -64,17 +91,28 @@ def _as_ndarray(value):
     return np.asarray(value)
 
 
-class Optimizer:
-    """Base class: hyperparameter handling, gradient clipping, per-parameter slots and the in-place step.
+def _param_name(p):
+    name = getattr(p, "name", None)
+    return f"parameter {name!r}" if name else "a parameter"
 
-    Subclasses implement ``_update(p, g, slots, lr) -> new value of p.data`` (``g`` already clipped and cast to
-    the parameter's dtype; ``slots`` that parameter's dict of state arrays, updated in place) and may override
-    ``_begin_step()`` for per-step state shared by all parameters.
+
+class Optimizer:
+    """Base class: hyperparameter handling, gradient clipping, per-parameter slots and the all-or-nothing step.
+
+    Subclasses list the state they keep per parameter in ``slot_names`` and implement
+    ``_update(value, g, slots, new, lr) -> new value``: ``value`` the parameter's current array, ``g`` its
+    gradient (already clipped and cast to the parameter's dtype), ``slots`` its current state arrays (zeros before
+    its first update; read only), ``new`` a dict of buffers of the same names and shapes into which the next state
+    is written (``new['m'][...] = ...``), ``lr`` the decayed learning rate. Nothing the rule reads is modified:
+    ``step`` makes the new state current only once every parameter's update is computed. (The two sets of state
+    buffers are swapped at each step rather than allocated anew, which keeps a step as fast as an in-place
+    update.) A subclass may override ``_begin_step()`` for per-step values shared by all parameters; it returns a
+    dict of the optimizer attributes to set when the step is committed (Nadam's momentum schedule).
 
     Arguments common to all optimizers (keyword-only):
-        clipnorm: float > 0 or None. When the global L2 norm of all gradients of a step is >= clipnorm, every
+        clipnorm: float >= 0 or None. When the global L2 norm of all gradients of a step is >= clipnorm, every
             gradient is scaled by clipnorm / norm (Keras 2.0 semantics). 0 or None disables it.
-        clipvalue: float > 0 or None. Gradients are clipped elementwise to [-clipvalue, clipvalue].
+        clipvalue: float >= 0 or None. Gradients are clipped elementwise to [-clipvalue, clipvalue].
             0 or None disables it.
 
     Attributes:
@@ -84,24 +122,27 @@ class Optimizer:
     """
 
     def __init__(self, lr, clipnorm=None, clipvalue=None):
+        owner = type(self).__name__
         self.lr = lr
-        self.clipnorm = None if clipnorm is None else _nonnegative(type(self).__name__, "clipnorm", clipnorm)
-        self.clipvalue = None if clipvalue is None else _nonnegative(type(self).__name__, "clipvalue", clipvalue)
+        self.clipnorm = _checks.real(owner, "clipnorm", clipnorm, low=0., none_ok=True)
+        self.clipvalue = _checks.real(owner, "clipvalue", clipvalue, low=0., none_ok=True)
         self.iterations = 0
         # id(param) -> (param, {slot name: ndarray}); the param itself is kept so its id cannot be reused by
         # another object while the slots exist
         self._slots = {}
+        # id(param) -> (param, {slot name: ndarray}): the buffers the next step writes the new state into
+        self._spare = {}
 
     # ------------------------------------------------------------ hyperparameters
 
     @property
     def lr(self):
-        """Base learning rate (float >= 0)."""
+        """Base learning rate (a finite float >= 0; 0 freezes the weights but still runs the step)."""
         return self._lr
 
     @lr.setter
     def lr(self, value):
-        self._lr = _nonnegative(type(self).__name__, "lr", value)
+        self._lr = _checks.real(type(self).__name__, "lr", value, low=0.)
 
     @property
     def learning_rate(self):
@@ -121,24 +162,40 @@ class Optimizer:
 
     # ------------------------------------------------------------ state
 
-    def _slots_for(self, p, names):
-        """This parameter's slot arrays, created as zeros of its shape and dtype on first use."""
-        entry = self._slots.get(id(p))
+    def _slots_in_use(self):
+        """The state arrays this optimizer's step keeps: the class's ``slot_names`` (e.g. Adam's ('m', 'v')),
+        unless a setting makes some unused."""
+        return getattr(self, "slot_names", ())
+
+    def _state_pair(self, p, names):
+        """(current state, buffers for the next state) of one parameter, two dicts {slot name: ndarray}.
+
+        Before its first update the current state is fresh zeros of the parameter's shape and dtype (registered
+        only when the step commits). The two dicts trade places at each commit, so no step allocates."""
+        key = id(p)
+        entry = self._slots.get(key)
         if entry is None:
-            slots = {name: np.zeros_like(p.data) for name in names}
-            self._slots[id(p)] = (p, slots)
-            return slots
-        slots = entry[1]
-        for name, arr in slots.items():
-            if arr.shape != p.data.shape:
-                raise ValueError(f"{type(self).__name__}: parameter changed shape from {arr.shape} to "
-                                 f"{p.data.shape} since its optimizer state was created; call reset_state()")
-        return slots
+            current = {name: np.zeros_like(p.data) for name in names}
+        else:
+            current = entry[1]
+            for name, arr in current.items():
+                if arr.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}: parameter changed shape from {arr.shape} to "
+                                     f"{p.data.shape} since its optimizer state was created; call reset_state()")
+        if not names:
+            return current, {}
+        spare = self._spare.get(key)
+        if spare is None or spare[0] is not p or spare[1] is current:
+            spare = (p, {name: np.empty_like(p.data) for name in names})
+            self._spare[key] = spare
+        return current, spare[1]
 
     def get_state(self, param):
-        """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update).
+        """A dict {slot name: ndarray} of the state kept for ``param`` (empty before its first update); e.g.
+        Adam's is ``{'m': ..., 'v': ...}``.
 
-        The arrays are the live state, not copies; e.g. Adam's are ``{'m': ..., 'v': ...}``.
+        It is the live state, not a copy: read it again after a step (a step writes the new state into the
+        buffers of the one before and then makes them current, so the arrays of an older state get reused).
         """
         entry = self._slots.get(id(param))
         return {} if entry is None else entry[1]
@@ -146,6 +203,7 @@ class Optimizer:
     def reset_state(self):
         """Forget all slots and set ``iterations`` back to 0 (hyperparameters are kept)."""
         self._slots.clear()
+        self._spare.clear()
         self.iterations = 0
         self._reset_shared_state()
 
@@ -169,11 +227,20 @@ class Optimizer:
     def step(self, params):
         """Apply one update to every parameter of ``params`` whose ``.grad`` is not None.
 
-        Each ``p.data`` is overwritten in place (its dtype and identity are kept), then, if
-        ``getattr(p, 'constraint', None)`` is set, ``p.data[...] = p.constraint(p.data)``.
-        A parameter listed twice is updated once. Raises ValueError if a gradient's shape differs from its
-        parameter's.
+        Each ``p.data`` is overwritten in place (its dtype and identity are kept) with the updated value, passed
+        through ``p.constraint`` when the parameter has one. A parameter listed twice is updated once.
+
+        The step is all or nothing: every new value (weights after their constraints, optimizer state,
+        ``iterations``) is computed first and assigned only when all are ready, so an exception from a
+        constraint, a bad gradient or a KeyboardInterrupt leaves parameters and optimizer exactly as they were
+        (an interrupt arriving during the final assignments lets them finish first).
+
+        Raises:
+            ValueError: a gradient's shape differs from its parameter's.
+            FloatingPointError: an updated weight or state value is NaN or infinite (a non-finite gradient, or
+                an overflow); nothing is changed, so training can resume from the last good weights.
         """
+        owner = type(self).__name__
         seen = set()
         todo = []
         for p in params:
@@ -182,7 +249,7 @@ class Optimizer:
             seen.add(id(p))
             g = np.asarray(p.grad)
             if g.shape != p.data.shape:
-                raise ValueError(f"{type(self).__name__}.step: gradient of shape {g.shape} for a parameter of "
+                raise ValueError(f"{owner}.step: gradient of shape {g.shape} for a parameter of "
                                  f"shape {p.data.shape}" + (f" ({p.name})" if getattr(p, "name", None) else ""))
             # the rules below then run in the parameter's precision: float32 weights stay float32
             todo.append((p, g.astype(p.data.dtype, copy=False)))
@@ -190,19 +257,63 @@ class Optimizer:
             return
         grads = self._clip([g for _, g in todo])
         lr = self.current_lr()
-        self._begin_step()
-        for (p, _), g in zip(todo, grads):
-            new_p = self._update(p, g, lr)
-            p.data[...] = new_p
-            constraint = getattr(p, "constraint", None)
-            if constraint is not None:
-                p.data[...] = _as_ndarray(constraint(p.data))
-        self.iterations += 1
+        shared = self._begin_step()
+        names = self._slots_in_use()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a non-finite result raises below
+            plan = [self._planned_update(owner, p, g, names, lr) for (p, _), g in zip(todo, grads)]
+        self._commit(plan, shared, self.iterations + 1)
+
+    def _planned_update(self, owner, p, g, names, lr):
+        """(p, new value after the constraint, new state, current state) for one parameter; nothing is
+        assigned (the new state is written into the spare buffers, which nothing else reads)."""
+        current, new_slots = self._state_pair(p, names)
+        new_value = self._update(p.data, g, current, new_slots, lr)
+        constraint = getattr(p, "constraint", None)
+        if constraint is not None:
+            new_value = _as_ndarray(constraint(new_value))
+            if new_value.shape != p.data.shape:
+                raise ValueError(f"{owner}.step: the constraint of {_param_name(p)} returned shape "
+                                 f"{new_value.shape} for a weight of shape {p.data.shape}")
+        bad = None
+        for name, arr in (("updated value", new_value), *new_slots.items()):
+            flat = arr.reshape(-1)  # inline _checks.all_finite: this runs for every array of every step
+            if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(arr).all():
+                bad = name if name == "updated value" else f"state {name!r}"
+                break
+        if bad is not None:
+            raise FloatingPointError(
+                f"{owner}.step: the {bad} of {_param_name(p)} (shape {p.data.shape}) would hold NaN or Inf "
+                f"(a non-finite gradient, or an overflow at learning rate {lr:g}); nothing was changed")
+        return p, new_value, new_slots, current
+
+    def _commit(self, plan, shared, iterations):
+        """Assign the computed step. Each write is idempotent, so when an interrupt arrives between two of them
+        the remaining ones (from the interrupted one on) are completed before it propagates: the step is then
+        whole, never half done."""
+        done = 0
+        try:
+            for entry in plan:
+                self._write_param(entry)
+                done += 1
+        finally:
+            for entry in plan[done:]:  # only after an interrupt
+                self._write_param(entry)
+            for name, value in shared.items():
+                setattr(self, name, value)
+            self.iterations = iterations
+
+    def _write_param(self, entry):
+        # idempotent: each write sets a value fixed in the plan; the old state becomes the next step's buffers
+        p, new_value, new_slots, old_slots = entry
+        p.data[...] = new_value
+        if new_slots:
+            self._slots[id(p)] = (p, new_slots)
+            self._spare[id(p)] = (p, old_slots)
 
     def _begin_step(self):
-        pass
+        return {}
 
-    def _update(self, p, g, lr):
+    def _update(self, value, g, slots, new, lr):
         raise NotImplementedError
 
     def zero_grad(self, params):
@@ -323,7 +434,7 @@ class SGD(Optimizer):
 
     Arguments:
         lr: float >= 0, learning rate (alias ``learning_rate``; giving both raises TypeError).
-        momentum: float >= 0.
+        momentum: float in [0, 1].
         decay: float >= 0, ``lr_t = lr / (1 + decay * iterations)``.
         nesterov: bool.
         clipnorm, clipvalue: see ``Optimizer``.
@@ -334,20 +445,22 @@ class SGD(Optimizer):
     def __init__(self, lr=_Default(0.01), momentum=0., decay=0., nesterov=False, *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("SGD", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.momentum = _nonnegative("SGD", "momentum", momentum)
+        self.momentum = _checks.real("SGD", "momentum", momentum, low=0., high=1.)
         self.decay = _nonnegative("SGD", "decay", decay)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _checks.boolean("SGD", "nesterov", nesterov)
 
-    def _update(self, p, g, lr):
+    def _slots_in_use(self):
+        # Keras keeps a velocity even at momentum 0; it would stay -lr*g, so it is not stored
+        return self.slot_names if self.momentum else ()
+
+    def _update(self, value, g, slots, new, lr):
         if not self.momentum:
-            # Keras keeps a velocity even at momentum 0; it would stay -lr*g, so it is skipped, not stored
-            return p.data - lr * g
-        s = self._slots_for(p, ("m",))
-        v = self.momentum * s["m"] - lr * g
-        s["m"][...] = v
+            return value - lr * g
+        v = np.multiply(slots["m"], self.momentum, out=new["m"])  # v = momentum * m - lr * g, in v's buffer
+        v -= lr * g
         if self.nesterov:
-            return p.data + self.momentum * v - lr * g
-        return p.data + v
+            return value + self.momentum * v - lr * g
+        return value + v
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "decay": self.decay, "nesterov": self.nesterov,
@@ -368,15 +481,14 @@ class RMSprop(Optimizer):
     def __init__(self, lr=_Default(0.001), rho=0.9, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("RMSprop", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.rho = _nonnegative("RMSprop", "rho", rho)
-        self.epsilon = _nonnegative("RMSprop", "epsilon", epsilon)
+        self.rho = _fraction("RMSprop", "rho", rho)
+        self.epsilon = _epsilon("RMSprop", epsilon)
         self.decay = _nonnegative("RMSprop", "decay", decay)
 
-    def _update(self, p, g, lr):
-        s = self._slots_for(p, ("a",))
-        a = s["a"]
-        a[...] = self.rho * a + (1. - self.rho) * np.square(g)
-        return p.data - lr * g / (np.sqrt(a) + self.epsilon)
+    def _update(self, value, g, slots, new, lr):
+        a = np.multiply(slots["a"], self.rho, out=new["a"])  # a = rho * a + (1 - rho) * g**2, in a's buffer
+        a += (1. - self.rho) * np.square(g)
+        return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "rho": self.rho, "decay": self.decay, "epsilon": self.epsilon,
@@ -397,14 +509,12 @@ class Adagrad(Optimizer):
     def __init__(self, lr=_Default(0.01), epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adagrad", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.epsilon = _nonnegative("Adagrad", "epsilon", epsilon)
+        self.epsilon = _epsilon("Adagrad", epsilon)
         self.decay = _nonnegative("Adagrad", "decay", decay)
 
-    def _update(self, p, g, lr):
-        s = self._slots_for(p, ("a",))
-        a = s["a"]
-        a += np.square(g)
-        return p.data - lr * g / (np.sqrt(a) + self.epsilon)
+    def _update(self, value, g, slots, new, lr):
+        a = np.add(slots["a"], np.square(g), out=new["a"])
+        return value - lr * g / (np.sqrt(a) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "decay": self.decay, "epsilon": self.epsilon, **super().get_config()}
@@ -426,17 +536,17 @@ class Adadelta(Optimizer):
     def __init__(self, lr=_Default(1.0), rho=0.95, epsilon=1e-8, decay=0., *, learning_rate=None,
                  clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adadelta", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.rho = _nonnegative("Adadelta", "rho", rho)
-        self.epsilon = _nonnegative("Adadelta", "epsilon", epsilon)
+        self.rho = _fraction("Adadelta", "rho", rho)
+        self.epsilon = _epsilon("Adadelta", epsilon)
         self.decay = _nonnegative("Adadelta", "decay", decay)
 
-    def _update(self, p, g, lr):
-        s = self._slots_for(p, ("a", "d_a"))
-        a, d_a = s["a"], s["d_a"]
-        a[...] = self.rho * a + (1. - self.rho) * np.square(g)
-        update = g * np.sqrt(d_a + self.epsilon) / np.sqrt(a + self.epsilon)
-        d_a[...] = self.rho * d_a + (1. - self.rho) * np.square(update)
-        return p.data - lr * update
+    def _update(self, value, g, slots, new, lr):
+        a = np.multiply(slots["a"], self.rho, out=new["a"])  # a = rho * a + (1 - rho) * g**2, in a's buffer
+        a += (1. - self.rho) * np.square(g)
+        update = g * np.sqrt(slots["d_a"] + self.epsilon) / np.sqrt(a + self.epsilon)
+        d_a = np.multiply(slots["d_a"], self.rho, out=new["d_a"])
+        d_a += (1. - self.rho) * np.square(update)
+        return value - lr * update
 
     def get_config(self):
         return {"lr": self.lr, "rho": self.rho, "decay": self.decay, "epsilon": self.epsilon,
@@ -460,20 +570,21 @@ class Adam(Optimizer):
     def __init__(self, lr=_Default(0.001), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adam", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.beta_1 = _nonnegative("Adam", "beta_1", beta_1)
-        self.beta_2 = _nonnegative("Adam", "beta_2", beta_2)
-        self.epsilon = _nonnegative("Adam", "epsilon", epsilon)
+        self.beta_1 = _fraction("Adam", "beta_1", beta_1)
+        self.beta_2 = _fraction("Adam", "beta_2", beta_2)
+        self.epsilon = _epsilon("Adam", epsilon)
         self.decay = _nonnegative("Adam", "decay", decay)
 
-    def _update(self, p, g, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
         # math.sqrt keeps the scalar a Python float, so float32 arrays are not promoted to float64
         lr_t = lr * math.sqrt(1. - self.beta_2 ** t) / (1. - self.beta_1 ** t)
-        s = self._slots_for(p, ("m", "v"))
-        m, v = s["m"], s["v"]
-        m[...] = self.beta_1 * m + (1. - self.beta_1) * g
-        v[...] = self.beta_2 * v + (1. - self.beta_2) * np.square(g)
-        return p.data - lr_t * m / (np.sqrt(v) + self.epsilon)
+        # m = beta_1 * m + (1 - beta_1) * g and v = beta_2 * v + (1 - beta_2) * g**2, in their new buffers
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])
+        m += (1. - self.beta_1) * g
+        v = np.multiply(slots["v"], self.beta_2, out=new["v"])
+        v += (1. - self.beta_2) * np.square(g)
+        return value - lr_t * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "decay": self.decay,
@@ -497,19 +608,18 @@ class Adamax(Optimizer):
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, decay=0., *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Adamax", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.beta_1 = _nonnegative("Adamax", "beta_1", beta_1)
-        self.beta_2 = _nonnegative("Adamax", "beta_2", beta_2)
-        self.epsilon = _nonnegative("Adamax", "epsilon", epsilon)
+        self.beta_1 = _fraction("Adamax", "beta_1", beta_1)
+        self.beta_2 = _fraction("Adamax", "beta_2", beta_2)
+        self.epsilon = _epsilon("Adamax", epsilon)
         self.decay = _nonnegative("Adamax", "decay", decay)
 
-    def _update(self, p, g, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
         lr_t = lr / (1. - self.beta_1 ** t)
-        s = self._slots_for(p, ("m", "u"))
-        m, u = s["m"], s["u"]
-        m[...] = self.beta_1 * m + (1. - self.beta_1) * g
-        u[...] = np.maximum(self.beta_2 * u, np.abs(g))
-        return p.data - lr_t * m / (u + self.epsilon)
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])  # m = beta_1 * m + (1 - beta_1) * g
+        m += (1. - self.beta_1) * g
+        u = np.maximum(self.beta_2 * slots["u"], np.abs(g), out=new["u"])
+        return value - lr_t * m / (u + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "decay": self.decay,
@@ -540,9 +650,9 @@ class Nadam(Optimizer):
     def __init__(self, lr=_Default(0.002), beta_1=0.9, beta_2=0.999, epsilon=1e-8, schedule_decay=0.004, *,
                  learning_rate=None, clipnorm=None, clipvalue=None):
         super().__init__(_resolve_lr("Nadam", lr, learning_rate), clipnorm=clipnorm, clipvalue=clipvalue)
-        self.beta_1 = _nonnegative("Nadam", "beta_1", beta_1)
-        self.beta_2 = _nonnegative("Nadam", "beta_2", beta_2)
-        self.epsilon = _nonnegative("Nadam", "epsilon", epsilon)
+        self.beta_1 = _fraction("Nadam", "beta_1", beta_1)
+        self.beta_2 = _fraction("Nadam", "beta_2", beta_2)
+        self.epsilon = _epsilon("Nadam", epsilon)
         self.schedule_decay = _nonnegative("Nadam", "schedule_decay", schedule_decay)
         self.m_schedule = 1.0
 
@@ -550,25 +660,26 @@ class Nadam(Optimizer):
         self.m_schedule = 1.0
 
     def _begin_step(self):
-        # the schedule is shared by all parameters and advances once per step, as Keras's m_schedule variable
+        # the schedule is shared by all parameters and advances once per step, as Keras's m_schedule variable;
+        # the _mu/_m_schedule attributes are this step's scratch values, m_schedule is set when it commits
         t = self.iterations + 1
         self._mu_t = self.beta_1 * (1. - 0.5 * 0.96 ** (t * self.schedule_decay))
         self._mu_t1 = self.beta_1 * (1. - 0.5 * 0.96 ** ((t + 1) * self.schedule_decay))
         self._m_schedule_new = self.m_schedule * self._mu_t
         self._m_schedule_next = self._m_schedule_new * self._mu_t1
-        self.m_schedule = self._m_schedule_new
+        return {"m_schedule": self._m_schedule_new}
 
-    def _update(self, p, g, lr):
+    def _update(self, value, g, slots, new, lr):
         t = self.iterations + 1
-        s = self._slots_for(p, ("m", "v"))
-        m, v = s["m"], s["v"]
         g_prime = g / (1. - self._m_schedule_new)
-        m[...] = self.beta_1 * m + (1. - self.beta_1) * g
+        m = np.multiply(slots["m"], self.beta_1, out=new["m"])  # m = beta_1 * m + (1 - beta_1) * g
+        m += (1. - self.beta_1) * g
         m_prime = m / (1. - self._m_schedule_next)
-        v[...] = self.beta_2 * v + (1. - self.beta_2) * np.square(g)
+        v = np.multiply(slots["v"], self.beta_2, out=new["v"])  # v = beta_2 * v + (1 - beta_2) * g**2
+        v += (1. - self.beta_2) * np.square(g)
         v_prime = v / (1. - self.beta_2 ** t)
         m_bar = (1. - self._mu_t) * g_prime + self._mu_t1 * m_prime
-        return p.data - lr * m_bar / (np.sqrt(v_prime) + self.epsilon)
+        return value - lr * m_bar / (np.sqrt(v_prime) + self.epsilon)
 
     def get_config(self):
         return {"lr": self.lr, "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from optim import SGD
+from optim import SGD, callbacks
 from optim.callbacks import (BaseLogger, Callback, CallbackList, EarlyStopping, History, LambdaCallback,
                              ModelCheckpoint, Progbar, ProgbarLogger, ReduceLROnPlateau, ResetStatesCallback)
 
@@ -243,7 +243,8 @@ def test_progbar_logger_verbose_0_prints_nothing(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_progbar_logger_verbose_1(capsys):
+def test_progbar_logger_verbose_1(capsys, monkeypatch):
+    monkeypatch.setattr(callbacks, "_is_terminal", lambda: True)  # on a terminal the line is redrawn in place
     fit([ProgbarLogger()], LOGS, samples=10, batch_size=4, verbose=1)
     out = capsys.readouterr().out
     lines = out.split("\n")
@@ -268,7 +269,7 @@ def test_progbar_logger_verbose_2(capsys):
 
 
 def test_progbar_standalone_bar_and_averaging(capsys):
-    bar = Progbar(target=100, width=10, interval=0)
+    bar = Progbar(target=100, width=10, interval=0, dynamic=True)
     bar.update(10, [("loss", 1.0)])
     bar.update(30, [("loss", 0.0)])  # running mean weighted by units: (10 * 1 + 20 * 0) / 30
     bar.update(100, [("loss", 0.0)])

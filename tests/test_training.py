@@ -11,6 +11,7 @@ from layers.recurrent import LSTM
 from layers.sequential import Sequential
 from layers.training import TrainingMixin
 from optim import SGD, Adam
+from optim import callbacks as cbks_module
 from optim.callbacks import (EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau,
                              ResetStatesCallback)
 
@@ -315,7 +316,8 @@ def test_verbose_0_prints_nothing(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_verbose_1_shows_a_live_progress_line_per_epoch(capsys):
+def test_verbose_1_shows_a_live_progress_line_per_epoch(capsys, monkeypatch):
+    monkeypatch.setattr(cbks_module, "_is_terminal", lambda: True)  # on a terminal the line is redrawn in place
     x, y = _separable(40)
     model = _mlp()
     model.compile("sgd", "binary_crossentropy", metrics=["acc"])
