@@ -39,6 +39,7 @@ import inspect
 import math
 import numbers
 import os
+import string
 import sys
 import time
 import warnings
@@ -401,8 +402,10 @@ class ModelCheckpoint(Callback):
         self.best = np.inf if self.monitor_op is np.less else -np.inf
 
     def _path(self, epoch, logs):
+        values = Logs(logs, aliases=getattr(logs, "aliases", None))  # '{val_acc}' reads 'val_accuracy' too
+        values["epoch"] = epoch + 1
         try:
-            return self.filepath.format(epoch=epoch + 1, **logs)
+            return string.Formatter().vformat(self.filepath, (), values)
         except KeyError as e:
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} names {e.args[0]!r}, which is not in "
                            f"the epoch logs (available: epoch, {', '.join(sorted(logs))})") from None

@@ -269,3 +269,17 @@ def test_callbacks_receive_the_validation_arrays_as_keras_2_0():
     assert len(seen[1]) == 3 and np.array_equal(seen[1][2], np.ones(10))
     model.fit(x, y, epochs=1, verbose=0, callbacks=[Peek()])
     assert seen[2] is None
+
+
+def test_model_checkpoint_filepath_reads_either_spelling_of_a_metric(tmp_path):
+    import numpy as np
+    from layers import Dense, Sequential
+    from optim.callbacks import ModelCheckpoint
+    model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,))])
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    x, y = np.random.default_rng(0).random((8, 2)), np.ones((8, 1))
+    path = str(tmp_path / "w-{epoch:02d}-{val_acc:.2f}.npz")
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[ModelCheckpoint(path, monitor="val_acc")])
+    (saved,) = [p.name for p in tmp_path.iterdir()]
+    acc = model.history.history["val_accuracy"][0]
+    assert saved == f"w-01-{acc:.2f}.npz"
