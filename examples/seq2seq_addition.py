@@ -23,7 +23,7 @@ import sys
 import time
 
 # The products here are small ((128, 128) x (128, 512) per step): BLAS threads cost more in synchronisation than
-# they save, and on a busy 2-core machine spinning threads made training ~7x slower (PERFORMANCE-NOTES.md).
+# they save, and on a busy 2-core machine spinning threads made training ~7x slower.
 # Set before numpy loads OpenBLAS; an explicit setting in the environment wins.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")

@@ -1,9 +1,14 @@
 """minigrad: a small tape-based autodiff core on numpy.
 
-    import minigrad as mg
-    x = mg.Tensor(np.random.randn(3, 4), requires_grad=True)
-    loss = mg.tanh(x @ w).sum()
-    loss.backward()          # x.grad now holds d loss / d x
+    >>> import numpy as np, minigrad as mg
+    >>> x = mg.Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
+    >>> w = mg.Tensor(np.array([[2.0], [1.0]]), requires_grad=True)
+    >>> loss = mg.tanh(x @ w).sum()      # every op is recorded on the tape
+    >>> loss.backward()                  # the reverse pass: x.grad, w.grad hold d loss / d x, d loss / d w
+    >>> x.grad.round(4).tolist(), w.grad.round(4).tolist()
+    ([[2.0, 1.0]], [[0.5], [-1.0]])
+    >>> mg.grad(lambda x: mg.grad(lambda x: (x ** 3).sum())(x).sum())(np.array([2.0]))   # d2/dx2 x^3 = 6x
+    array([12.])
 """
 from . import random
 from .function import Context, Function
