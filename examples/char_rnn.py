@@ -147,7 +147,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=0.01, help="learning rate (default: %(default)s)")
     p.add_argument("--temperature", type=_common.positive_float, default=0.5,
                    help="sampling temperature of the per-epoch samples (default: %(default)s)")
-    p.add_argument("--sample-len", type=_common.positive_int, default=200, help="characters per sample (default: %(default)s)")
+    p.add_argument("--sample-len", type=_common.positive_int, default=200,
+                   help="characters per sample (default: %(default)s)")
     p.add_argument("--prime", default=None,
                    help="text the samples start from (default: the text's first 20 characters)")
     args = p.parse_args(argv)

@@ -40,7 +40,8 @@ def main(argv=None):
         if epoch % max(args.epochs // 10, 1) == 0 or epoch == args.epochs - 1:
             print(f"epoch {epoch:4d}  loss {loss.item():.5f}")
     ok = mg.gradcheck(loss_fn, params)
-    print(f"gradcheck of the loss w.r.t. all {sum(p_.size for p_ in params)} parameters: {'passed' if ok else 'FAILED'}")
+    n_params = sum(p_.size for p_ in params)
+    print(f"gradcheck of the loss w.r.t. all {n_params} parameters: {'passed' if ok else 'FAILED'}")
     if not loss.item() < first:
         print("the loss did not go down", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ descent with RTRL's gradient do not lower the loss.
 import _common  # first: puts the repository on sys.path and limits BLAS threads (see _common.py)
 
 import csv
+import functools
 import os
 import sys
 import time
@@ -83,7 +84,7 @@ def rtrl_directional(params, tangent, xs, ys):
     s = np.zeros_like(h)  # dh_0/dtheta . tangent: the initial state does not depend on theta
     total = 0.0
     for x_t, y_t in zip(xs, ys):
-        def f(h_, *theta):
+        def f(h_, *theta, x_t=x_t, y_t=y_t):  # this step's input and target
             return step(h_, x_t, y_t, *theta)
         (h, _), (s, dl) = mg.jvp(f, (h, *params), (s, *tangent))
         total += float(dl)
@@ -127,8 +128,8 @@ def compare(args):
           f"{'max |diff|':>11} {'rel':>9}")
     for units in args.units:
         params, xs, ys = problem(units, args, rng)
-        t_bptt, (_, g_bptt) = timed(lambda: bptt_gradient(params, xs, ys), repeats=3)
-        t_rtrl, g_rtrl = timed(lambda: rtrl_gradient(params, xs, ys))
+        t_bptt, (_, g_bptt) = timed(functools.partial(bptt_gradient, params, xs, ys), repeats=3)
+        t_rtrl, g_rtrl = timed(functools.partial(rtrl_gradient, params, xs, ys))
         P = sum(p.size for p in params)
         diff = np.concatenate([np.abs(a - b).reshape(-1) for a, b in zip(g_rtrl, g_bptt)])
         scale = max(np.abs(g).max() for g in g_bptt)

@@ -20,7 +20,6 @@ import minigrad as mg
 
 from . import _lookup
 
-
 # ---------------------------------------------------------------- helpers
 
 def _as_shape(shape):

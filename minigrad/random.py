@@ -21,7 +21,7 @@ def seed(n):
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"seed must be a non-negative integer, got {n!r}")
     _rng = np.random.default_rng(int(n))
-    np.random.seed(int(n) % 2**32)
+    np.random.seed(int(n) % 2**32)  # noqa: NPY002 - the legacy global generator is the point here
 
 
 def get_rng():
@@ -32,5 +32,6 @@ def get_rng():
     """
     global _rng
     if _rng is None:
-        _rng = np.random.default_rng(np.random.randint(0, 2**32, size=4, dtype=np.uint64))
+        # Keras scripts seed numpy's global generator: follow it
+        _rng = np.random.default_rng(np.random.randint(0, 2**32, size=4, dtype=np.uint64))  # noqa: NPY002
     return _rng
