@@ -50,8 +50,9 @@ class GradcheckError(AssertionError):
 
 class GradcheckEntry:
     """One compared entry (a record, not an exception). ``index``: the input element (a tuple); ``output_index``:
-    in mode 'full', the output element as (output number, index tuple), else None; ``projection``: in mode 'projection', the direction's
-    number (``index`` is then None); ``timestep``: index[time_axis] for a (batch, timesteps, ...) input, else None.
+    in mode 'full', the output element as (output number, index tuple), else None; ``projection``: in mode
+    'projection', the direction's number (``index`` is then None); ``timestep``: index[time_axis] for a
+    (batch, timesteps, ...) input, else None.
     ``rel_error`` is |a - n| / |n|, ``sym_rel_error`` is |a - n| / max(|a|, |n|) (bounded by 2, finite at n = 0)."""
     __slots__ = ("index", "output_index", "projection", "timestep", "analytic", "numeric", "abs_error",
                  "rel_error", "sym_rel_error", "excess", "ratio")
