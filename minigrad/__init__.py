@@ -64,10 +64,10 @@ from .ops import (
 )
 from .random import get_rng, seed
 from .reverse import gradients
-from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposort
+from .tensor import Node, Tensor, enable_grad, is_grad_enabled, leaves, no_grad, toposort
 
 __all__ = [
-    "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort",
+    "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort", "leaves",
     "grad", "value_and_grad", "gradients", "vjp", "jvp", "hvp", "hessian", "gradcheck", "gradgradcheck",
     "GradcheckError", "seed", "get_rng", "random",
     "gradcheck_report", "GradcheckReport", "AnomalyError", "detect_anomaly", "track_ops", "scope", "tag_timesteps",

@@ -30,7 +30,7 @@ so the same seed reproduces the same check; a failure's message prints the seed.
 """
 import numpy as np
 
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, toposort
+from .tensor import Tensor, enable_grad, is_grad_enabled, leaves, no_grad
 
 MODES = ("vjp", "full", "projection")
 
@@ -230,16 +230,6 @@ def _outputs(out):
     return outs
 
 
-def _leaves(outs):
-    """Every leaf Tensor that requires grad reachable from ``outs`` (so their ``.grad`` can be restored)."""
-    found = {id(o): o for o in outs if o.requires_grad and o._node is None}
-    for node in toposort([o._node for o in outs if o._node is not None]):
-        for t in node.inputs:
-            if t is not None and t.requires_grad and t._node is None:
-                found[id(t)] = t
-    return list(found.values())
-
-
 def _checked_inputs(inputs, wrt, who):
     """(inputs as a list, the sorted positions to check), or a clear error."""
     if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
@@ -327,7 +317,7 @@ def gradcheck_report(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, mode="vj
         rng = np.random.default_rng(seed)
         with enable_grad():
             outs = _outputs(f(*inputs))
-        saved_leaves = [(t, t.grad) for t in _leaves(outs) if all(t is not inputs[i] for i in saved)]
+        saved_leaves = [(t, t.grad) for t in leaves(outs) if all(t is not inputs[i] for i in saved)]
         for t, _ in saved_leaves:
             t.grad = None  # backward would add into the saved array in place
         out_shapes = [o.shape for o in outs]

@@ -225,6 +225,17 @@ def toposort(roots):
 _by_position = operator.attrgetter("seq")
 
 
+def leaves(tensors):
+    """The leaf Tensors with ``requires_grad=True`` that ``tensors`` depend on (those among ``tensors`` included),
+    each once: whose ``.grad`` a reverse pass from ``tensors`` would write."""
+    found = {id(t): t for t in tensors if t.requires_grad and t._node is None}
+    for node in toposort([t._node for t in tensors if t._node is not None]):
+        for t in node.inputs:
+            if t is not None and t.requires_grad and t._node is None:
+                found[id(t)] = t
+    return list(found.values())
+
+
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes along which an operand of ``shape`` was broadcast (the one place this is done)."""
     if g.shape == shape:

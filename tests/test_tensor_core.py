@@ -222,3 +222,12 @@ def test_seed_makes_draws_reproducible():
     assert np.array_equal(a, mg.get_rng().standard_normal(4))
     with pytest.raises(ValueError):
         mg.seed(-1)
+
+
+def test_leaves_lists_each_leaf_that_requires_grad_once():
+    a = mg.Tensor(np.ones(2), requires_grad=True)
+    b = mg.Tensor(np.ones(2), requires_grad=True)
+    c = mg.Tensor(np.ones(2))  # no gradient: not a leaf of interest
+    y = (a * b + a * c).sum()
+    assert {id(t) for t in mg.leaves([y])} == {id(a), id(b)} and len(mg.leaves([y, a])) == 2
+    assert mg.leaves([c]) == []

@@ -40,19 +40,6 @@ def short_name(w):
     return (w.name or "weight").rsplit("/", 1)[-1]
 
 
-def graph_leaves(tensors):
-    """Leaf Tensors with requires_grad=True that ``tensors`` depend on."""
-    found = {}
-    for t in tensors:
-        if t.requires_grad and t._node is None:
-            found[id(t)] = t
-    for node in mg.toposort([t._node for t in tensors if t._node is not None]):
-        for t in node.inputs:
-            if t is not None and t.requires_grad and t._node is None:
-                found[id(t)] = t
-    return list(found.values())
-
-
 @contextlib.contextmanager
 def grads_preserved(tensors):
     """Restore the ``.grad`` of ``tensors`` on exit: a tool's own backward passes leave no trace on the model."""

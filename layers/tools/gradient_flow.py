@@ -31,7 +31,6 @@ from ..recurrent import RNN
 from ._common import (
     as_float_tensor,
     grads_preserved,
-    graph_leaves,
     make_loss,
     scalar,
     short_name,
@@ -291,7 +290,7 @@ def gradient_flow(layer, x, loss=None, y=None, model=None, training=False, initi
     if rec.calls == 0:
         raise ValueError(f"gradient_flow: layer {layer.name!r} did not run in the forward pass of the model")
     weights = _named_weights(layer)
-    with grads_preserved(graph_leaves([L]) + list(weights.values())):
+    with grads_preserved(mg.leaves([L]) + list(weights.values())):
         if L.requires_grad:
             L.backward()
         grads = {k: np.zeros(w.shape) if w.grad is None else np.array(w.grad, dtype=np.float64)
