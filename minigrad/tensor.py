@@ -228,6 +228,10 @@ _by_position = operator.attrgetter("seq")
 def leaves(tensors):
     """The leaf Tensors with ``requires_grad=True`` that ``tensors`` depend on (those among ``tensors`` included),
     each once: whose ``.grad`` a reverse pass from ``tensors`` would write."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"leaves: expected Tensors, got {type(t).__name__} at position {i}")
     found = {id(t): t for t in tensors if t.requires_grad and t._node is None}
     for node in toposort([t._node for t in tensors if t._node is not None]):
         for t in node.inputs:

@@ -93,6 +93,7 @@ CASES = [
     ("backward with a string seed", lambda: (t() * 2).backward("a"), TypeError, "seed gradient must be numeric"),
     ("backward of a constant", lambda: mg.Tensor(1.0).backward(), RuntimeError, "does not require grad"),
     # ---- functional transforms
+    ("leaves of an ndarray", lambda: mg.leaves([np.ones(2)]), TypeError, r"leaves: expected Tensors.*ndarray"),
     ("grad of a function returning a float", lambda: mg.grad(lambda a: 1.0)(X), TypeError, "must return a minigrad"),
     ("grad of a non-scalar", lambda: mg.grad(lambda a: a * 2)(X), RuntimeError, r"scalar output.*\(2, 3\)"),
     ("grad with argnums out of range", lambda: mg.grad(lambda a: a.sum(), argnums=3)(X), IndexError, "argnums 3"),
