@@ -30,8 +30,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import GRU, LSTM, RNN, Bidirectional, GRUCell, Layer, LSTMCell, SimpleRNN, SimpleRNNCell, \
-    StackedRNNCells
+from layers import GRU, LSTM, RNN, Bidirectional, GRUCell, Layer, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells
 from layers.recurrent import FusedRNN
 from layers.tools import record_dropout, replay_dropout
 

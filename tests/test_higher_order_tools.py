@@ -102,9 +102,14 @@ def test_power_iteration_finds_the_eigenvalue_of_largest_magnitude_of_the_full_h
     top = top_hessian_eigenvalue(model, x, y, iterations=500, tol=1e-12)
     assert isinstance(top, HessianEigenpair) and top.converged and 1 < top.iterations <= 500
     np.testing.assert_allclose(top.value, want, rtol=1e-6)
+    assert len(top.estimates) == top.iterations and top.estimates[-1] == top.value
     v = np.concatenate([a.ravel() for a in top.vectors])
     np.testing.assert_allclose(np.linalg.norm(v), 1.0, rtol=1e-12)
     np.testing.assert_allclose(H @ v, top.value * v, atol=1e-4 * abs(top.value))
+    # shifted by that eigenvalue, power iteration finds the other end of the spectrum
+    other = top_hessian_eigenvalue(model, x, y, iterations=2000, tol=1e-13, shift=top.value)
+    want = eigenvalues[-1] if want < 0 else eigenvalues[0]
+    np.testing.assert_allclose(other.value, want, rtol=1e-5, atol=1e-8 * abs(top.value))
 
 
 def test_power_iteration_is_reproducible_and_stops_at_the_iteration_budget():
@@ -112,8 +117,8 @@ def test_power_iteration_is_reproducible_and_stops_at_the_iteration_budget():
     x, y = data(6)
     a = top_hessian_eigenvalue(model, x, y, iterations=3, tol=0, seed=1)
     b = top_hessian_eigenvalue(model, x, y, iterations=3, tol=0, seed=1)
-    assert a.iterations == 3 and not a.converged
-    assert a.value == b.value
+    assert a.iterations == len(a.estimates) == 3 and not a.converged
+    assert a.estimates == b.estimates
     for u, w in zip(a.vectors, b.vectors):
         np.testing.assert_array_equal(u, w)
 
@@ -154,6 +159,9 @@ def test_bad_input_is_named():
             top_hessian_eigenvalue(model, x, y, iterations=bad)
     with pytest.raises(ValueError, match="tol"):
         top_hessian_eigenvalue(model, x, y, tol=-1e-3)
+    for bad in (float("nan"), "1", None):
+        with pytest.raises(ValueError, match="shift"):
+            top_hessian_eigenvalue(model, x, y, shift=bad)
     frozen = model_of(SimpleRNN, units=2)
     frozen.trainable = False
     with pytest.raises(ValueError, match="no trainable weights"):

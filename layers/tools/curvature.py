@@ -2,7 +2,8 @@
 
     hv = hessian_vector_product(model, x, y, vectors)     # H v, one array per trainable weight
     top = top_hessian_eigenvalue(model, x, y)             # power iteration on H v
-    top.value, top.vectors, top.iterations, top.converged
+    top.value, top.vectors, top.iterations, top.converged, top.estimates
+    other = top_hessian_eigenvalue(model, x, y, shift=top.value)   # the other end of the spectrum
 
 The loss is the one ``fit`` minimises on the batch (x, y): the compiled loss with its sample weights and masks, plus
 every layer's regularisation penalties; H is its Hessian with respect to ``model.trainable_weights``, all of them
@@ -27,12 +28,14 @@ __all__ = ["hessian_vector_product", "top_hessian_eigenvalue", "HessianEigenpair
 
 
 class HessianEigenpair(NamedTuple):
-    """The result of ``top_hessian_eigenvalue``: ``value`` (float), ``vectors`` (the unit eigenvector, one array per
-    trainable weight), ``iterations`` (products of H used) and ``converged`` (the estimate met ``tol``)."""
+    """The result of ``top_hessian_eigenvalue``: ``value`` (the eigenvalue, a float), ``vectors`` (the unit
+    eigenvector, one array per trainable weight), ``iterations`` (products of H used), ``converged`` (the estimate
+    met ``tol``) and ``estimates`` (the eigenvalue's estimate after each iteration, a list)."""
     value: float
     vectors: list
     iterations: int
     converged: bool
+    estimates: list
 
 
 class _RecordedGradient:
@@ -100,42 +103,53 @@ def hessian_vector_product(model, x, y, vectors, sample_weight=None, training=Fa
     return recorded.hvp(recorded.checked(vectors, "hessian_vector_product"))
 
 
-def top_hessian_eigenvalue(model, x, y, iterations=100, tol=1e-6, seed=0, sample_weight=None, training=False):
-    """The eigenvalue of largest magnitude of the Hessian of a compiled model's training loss (the sharpest
-    direction of the loss surface), by power iteration on H v.
+def top_hessian_eigenvalue(model, x, y, iterations=100, tol=1e-6, seed=0, shift=0.0, sample_weight=None,
+                           training=False):
+    """The eigenvalue of largest magnitude of the Hessian H of a compiled model's training loss, and its
+    eigenvector, by power iteration on H v.
 
-    Power iteration: v_0 is a random unit vector (from ``seed``); each step computes H v_k, the Rayleigh quotient
-    lambda_k = v_k . H v_k, and v_{k+1} = H v_k / |H v_k|; it stops when |lambda_k - lambda_{k-1}| <= tol
-    |lambda_k| or after ``iterations`` products. The gradient is recorded once, so each step is one reverse pass.
-    Near a minimum the Hessian's largest eigenvalues are positive and this is the top of the spectrum; elsewhere it
-    may be a negative eigenvalue of larger magnitude. Convergence is slow when the top two magnitudes are close.
+    Power iteration: v_0 is a random unit vector (from ``seed``); each step computes A v_k with A = H - shift I, its
+    Rayleigh quotient mu_k = v_k . A v_k and v_{k+1} = A v_k / |A v_k|; it stops when |mu_k - mu_{k-1}| <= tol |mu_k|
+    or after ``iterations`` products. The gradient is recorded once, so each step is one reverse pass.
+    The result is the eigenvalue of H, mu + shift. With shift = 0 it is H's eigenvalue of largest magnitude: near a
+    minimum the top of the spectrum (the sharpest direction of the loss), elsewhere possibly a negative one. Run
+    again with ``shift`` set to that eigenvalue, it finds the other end of the spectrum (the eigenvalues of A are
+    then all of one sign); its accuracy is then about tol times |shift|. Convergence is slow when the two largest
+    magnitudes of A are close.
 
     model, x, y, sample_weight, training: as in ``hessian_vector_product``. iterations: at most this many products
-    (>= 1). tol: the relative change that counts as converged (>= 0; 0 runs every iteration).
-    Returns a ``HessianEigenpair(value, vectors, iterations, converged)``.
+    (>= 1). tol: the relative change that counts as converged (>= 0; 0 runs every iteration). shift: a real number.
+    Returns a ``HessianEigenpair(value, vectors, iterations, converged, estimates)``.
     """
     where = "top_hessian_eigenvalue"
     if not isinstance(iterations, (int, np.integer)) or isinstance(iterations, bool) or iterations < 1:
         raise ValueError(f"{where}: iterations must be an integer >= 1, got {iterations!r}")
-    if not isinstance(tol, (int, float, np.floating, np.integer)) or isinstance(tol, bool) or not tol >= 0:
+    if not _is_real(tol) or not tol >= 0:
         raise ValueError(f"{where}: tol must be a number >= 0, got {tol!r}")
+    if not _is_real(shift) or not math.isfinite(shift):
+        raise ValueError(f"{where}: shift must be a finite number, got {shift!r}")
     recorded = _RecordedGradient(model, x, y, sample_weight, training, where)
-    rng = np.random.default_rng(seed)
-    v = _unit([rng.standard_normal(p.shape) for p in recorded.params])
-    value, converged, k = 0.0, False, 0
-    for k in range(1, int(iterations) + 1):
-        hv = recorded.hvp([a.astype(p.dtype) for a, p in zip(v, recorded.params)])
-        estimate = float(sum(np.vdot(a, b) for a, b in zip(v, hv)))
-        norm = _norm(hv)
-        if norm == 0:  # H v = 0: v is an eigenvector of eigenvalue 0
-            value, converged = 0.0, True
-            break
-        v = [np.asarray(h, np.float64) / norm for h in hv]
-        if k > 1 and abs(estimate - value) <= tol * abs(estimate):
-            value, converged = estimate, True
-            break
-        value = estimate
-    return HessianEigenpair(value, [a.astype(p.dtype) for a, p in zip(v, recorded.params)], k, converged)
+    params = recorded.params
+    v = _unit([np.random.default_rng(seed).standard_normal(p.shape) for p in params])
+    mus, converged = [], False  # mu_k, the Rayleigh quotients of A
+    while len(mus) < iterations and not converged:
+        av = recorded.hvp([a.astype(p.dtype) for a, p in zip(v, params)])
+        av = [np.asarray(h, np.float64) - shift * a for h, a in zip(av, v)]
+        mu = sum(float(np.vdot(a, b)) for a, b in zip(v, av))
+        converged = bool(mus) and abs(mu - mus[-1]) <= tol * abs(mu)
+        mus.append(mu)
+        norm = _norm(av)
+        if norm == 0:  # A v = 0: v is an eigenvector of H with eigenvalue shift
+            converged = True
+        else:
+            v = [a / norm for a in av]
+    estimates = [mu + shift for mu in mus]
+    return HessianEigenpair(estimates[-1], [a.astype(p.dtype) for a, p in zip(v, params)], len(mus), converged,
+                            estimates)
+
+
+def _is_real(x):
+    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _norm(arrays):
