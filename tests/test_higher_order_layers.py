@@ -454,3 +454,20 @@ def test_the_reference_computes_from_the_inputs_the_op_was_applied_to():
     got = mg.gradients(sum((g * v).sum() for g, v in zip(gs, vectors)), inputs)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g.data, w, rtol=1e-9, atol=1e-12)
+
+
+def test_the_readmes_hvp_through_an_lstm_runs_and_is_the_tapes():
+    import os
+    import re
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    section = open(readme, encoding="utf-8").read().split("## Higher-order differentiation", 1)[1]
+    code = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)[1]
+    scope = {"np": np, "mg": mg}
+    exec(compile(code, "README.md", "exec"), scope)
+    lstm, xs, v = scope["lstm"], scope["xs"], scope["v"]
+    twin = LSTM(8, dtype="float64", unroll=True)
+    twin(xs)
+    twin.set_weights(lstm.get_weights())
+    g, = mg.gradients((twin(xs) ** 2).sum(), [twin.recurrent_kernel], create_graph=True)
+    hv, = mg.gradients((g * v).sum(), [twin.recurrent_kernel])
+    np.testing.assert_allclose(scope["hv"].data, hv.data, rtol=1e-9, atol=1e-12)
