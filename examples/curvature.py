@@ -41,9 +41,9 @@ import sys
 import time
 
 import numpy as np
+from adding_problem import adding_data
 
 import minigrad as mg
-from adding_problem import adding_data
 from layers import LSTM, Dense, Sequential, SimpleRNN
 from layers.tools import hessian_vector_product, top_hessian_eigenvalue
 from optim import Adam

@@ -24,7 +24,7 @@ replayed in every call, so each checked function is deterministic and both paths
 layer starts every call from the same carried states.
 """
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -44,14 +44,14 @@ MASK = np.array([[1, 0, 1, 0], [0, 0, 1, 1]], dtype=bool)
 @dataclass
 class Case:
     """One configuration: ``make(unroll)`` -> an unbuilt float64 layer; ``n_states`` initial states passed (and
-    differentiated), each (B, state size); the call's ``mask`` and ``training``."""
+    differentiated), of the first ``state_sizes``; the call's ``mask`` and ``training``; ``stateful`` layers start
+    every call from the same carried states."""
     make: object
     n_states: int = 0
     state_sizes: tuple = ()
     mask: object = None
     training: bool = False
     stateful: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class Twin:
@@ -159,7 +159,8 @@ def hvp(twin, data, vectors):
     inputs = data + twin.weights
     gs = mg.gradients(loss_of(twin(*data)), inputs, create_graph=True)
     inner = sum((g * v).sum() for g, v in zip(gs, vectors))
-    return [h.data for h in mg.gradients(inner, inputs, allow_unused=True)]
+    return [np.zeros(t.shape) if h is None else h.data
+            for h, t in zip(mg.gradients(inner, inputs, allow_unused=True), inputs)]
 
 
 def hvp_by_differences(twin, data, vectors, eps=1e-6):
