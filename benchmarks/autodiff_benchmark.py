@@ -14,11 +14,19 @@ inflate it):
 * LSTM unroll B,T,D,U: a training forward of ``LSTM(U, return_sequences=True, unroll=True)`` on float32 input
   (every step recorded on the tape) plus ``backward`` of the output sequence with a fixed cotangent, at the shapes
   of ``rnn_benchmark.py``.
+* <Layer> fused B,T,D,U: the same training forward + backward through the default (fused) path of ``LSTM``,
+  ``GRU`` and ``SimpleRNN`` (one tape entry per sequence, the hand-written BPTT), at the same shapes. The op-by-op
+  form the fused op carries for second derivatives runs only in a ``create_graph`` pass, never here.
 * RNN loss: a tanh RNN written with minigrad ops (B=16, T=20, D=8, H=32, float64; parameters W, R, b, V; the loss
   is the mean squared error of the last state's readout). Against one first-order forward+backward of it:
   ``mg.hvp`` over all parameters (forward, a recorded reverse pass, a reverse pass over that record), ``mg.jvp``
   along one direction in parameter space (the same three passes, by the double-VJP trick), and
   ``mg.gradients(..., create_graph=True)`` alone.
+* HVP through the layers (``--hvp-shape``, float32, ``return_sequences=True``, loss sum(dy * outputs) with a fixed
+  cotangent dy): the Hessian-vector product with respect to the layer's weights, reached through the layer as
+  the contract writes it (``g = mg.gradients(loss, weights, create_graph=True)``, then the gradient of
+  ``sum(g * v)``), on the fused path (the engine re-runs the sequence op by op and differentiates that) and on the
+  tape path (``unroll=True``), each against one first-order fwd+bwd of the fused layer.
 
 With ``--baseline DIR`` the first-order rows are also measured on the checkout at DIR (its ``minigrad`` and
 ``layers``), in child processes that alternate between the two checkouts round after round, so both see the same
@@ -59,7 +67,7 @@ def first_order(repeats, shapes):
     import numpy as np
 
     import minigrad as mg
-    from layers import LSTM
+    from layers import GRU, LSTM, SimpleRNN
 
     results = {}
     x = mg.Tensor(np.ones(4), requires_grad=True)
@@ -74,22 +82,47 @@ def first_order(repeats, shapes):
         y.backward()
     results["chain 20k: backward"] = _best_median(chain, repeats)
 
-    for shape in shapes:
-        B, T, D, U = shape
-        rng = np.random.default_rng(0)
-        mg.seed(0)
-        layer = LSTM(U, return_sequences=True, unroll=True)
-        xs = mg.Tensor(rng.standard_normal((B, T, D)).astype(np.float32), requires_grad=True)
-        dy = rng.standard_normal((B, T, U)).astype(np.float32)
-
-        def fwd_bwd():
-            for p in layer.weights:
-                p.grad = None
-            xs.grad = None
-            layer(xs, training=True).backward(dy)
-        fwd_bwd()  # builds the layer, warms up
-        results["LSTM unroll %d,%d,%d,%d: fwd+bwd" % shape] = _best_median(fwd_bwd, max(3, repeats // 2))
+    for cls, unroll, label in ((LSTM, True, "unroll"), (LSTM, False, "fused"), (GRU, False, "fused"),
+                               (SimpleRNN, False, "fused")):
+        for shape in shapes:
+            fwd_bwd, _ = _layer_problem(cls, shape, unroll)
+            fwd_bwd()  # warm-up
+            name = f"{cls.__name__} {label} {','.join(map(str, shape))}: fwd+bwd"
+            results[name] = _best_median(fwd_bwd, max(3, repeats // 2) if unroll else repeats)
     return results
+
+
+def _layer_problem(cls, shape, unroll):
+    """A float32 recurrent layer at shape B,T,D,U with the loss sum(dy * outputs): (fwd_bwd(), hvp()).
+    fwd_bwd is one training forward and ``backward``; hvp is the HVP with respect to the layer's weights along a
+    fixed direction."""
+    import numpy as np
+
+    import minigrad as mg
+
+    B, T, D, U = shape
+    rng = np.random.default_rng(0)
+    mg.seed(0)
+    layer = cls(U, return_sequences=True, unroll=unroll)
+    xs = mg.Tensor(rng.standard_normal((B, T, D)).astype(np.float32), requires_grad=True)
+    dy = rng.standard_normal((B, T, U)).astype(np.float32)
+    with mg.no_grad():
+        layer(xs)  # builds the weights
+    directions = [rng.standard_normal(w.shape).astype(np.float32) for w in layer.weights]
+
+    def fwd_bwd():
+        for p in layer.weights:
+            p.grad = None
+        xs.grad = None
+        layer(xs, training=True).backward(dy)
+
+    def hvp():
+        weights = layer.weights
+        loss = (layer(xs, training=True) * dy).sum()
+        gs = mg.gradients(loss, weights, create_graph=True)
+        inner = sum((g * v).sum() for g, v in zip(gs, directions))
+        return mg.gradients(inner, weights)
+    return fwd_bwd, hvp
 
 
 def rnn_loss_problem():
@@ -141,6 +174,20 @@ def higher_order(repeats):
     return results
 
 
+def layer_hvp(repeats, shape):
+    """{row name: seconds}: per layer, one fused first-order fwd+bwd and the HVP on the fused and tape paths."""
+    from layers import GRU, LSTM, SimpleRNN
+
+    results = {}
+    for cls in (LSTM, GRU, SimpleRNN):
+        fwd_bwd, fused_hvp = _layer_problem(cls, shape, unroll=False)
+        _, unrolled_hvp = _layer_problem(cls, shape, unroll=True)
+        for path, fn in (("fwd+bwd", fwd_bwd), ("hvp fused", fused_hvp), ("hvp unroll", unrolled_hvp)):
+            fn()
+            results[f"{cls.__name__} {path}"] = _best_median(fn, max(3, repeats // 2))
+    return results
+
+
 # ============================================================ driving and printing
 
 def child(args):
@@ -149,13 +196,14 @@ def child(args):
     out = first_order(args.repeats, shapes)
     if args.higher:
         out.update(higher_order(args.repeats))
+        out.update(layer_hvp(args.repeats, tuple(int(v) for v in args.hvp_shape.split(","))))
     print(json.dumps(out))
 
 
 def run_child(root, args, higher):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--root", root, "--repeats", str(args.repeats),
-           "--shapes", *args.shapes] + (["--higher"] if higher else [])
+           "--shapes", *args.shapes, "--hvp-shape", args.hvp_shape] + (["--higher"] if higher else [])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=root)
     if done.returncode:
         sys.exit(f"benchmark child in {root} failed:\n{done.stderr}")
@@ -169,6 +217,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=7, help="timed calls per row and round")
     p.add_argument("--shapes", nargs="+", default=[",".join(map(str, s)) for s in LSTM_SHAPES],
                    help="LSTM shapes B,T,D,U")
+    p.add_argument("--hvp-shape", default="16,50,32,64", metavar="B,T,D,U",
+                   help="shape of the HVP rows through the recurrent layers (default: %(default)s)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--higher", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--root", default=ROOT, help=argparse.SUPPRESS)
@@ -196,13 +246,19 @@ def main(argv=None):
     else:
         print(f"{'first order':<42} {'ms':>10}")
         for k, v in here.items():
-            if not k.startswith("RNN loss"):
+            if ":" in k and not k.startswith("RNN loss"):
                 print(f"{k:<42} {v * 1e3:>10.2f}")
     ref = here["RNN loss: fwd+bwd"]
     print(f"\n{'RNN loss (B16 T20 D8 H32, float64)':<42} {'ms':>10} {'x fwd+bwd':>10}")
     for k, v in here.items():
         if k.startswith("RNN loss"):
             print(f"{k:<42} {v * 1e3:>10.2f} {v / ref:>10.2f}")
+    print(f"\n{'HVP w.r.t. the weights, ' + args.hvp_shape + ', float32':<42} {'ms':>10} {'x fwd+bwd':>10}")
+    for name in ("LSTM", "GRU", "SimpleRNN"):
+        ref = here[f"{name} fwd+bwd"]
+        for path in ("fwd+bwd", "hvp fused", "hvp unroll"):
+            v = here[f"{name} {path}"]
+            print(f"{name + ' ' + path:<42} {v * 1e3:>10.2f} {v / ref:>10.2f}")
     return 0
 
 

@@ -8,7 +8,9 @@ the same function (docs/recurrent-semantics.md states it):
 
 * the fused kernel (``unroll=False``, the default, for a cell that offers one: the built-in cells with the
   activations the kernels know): the whole sequence is ONE tape entry, ``FusedRNN``, whose backward is the
-  hand-written backprop through time in ``rnn_kernels.py`` (readable, and the fast path);
+  hand-written backprop through time in ``rnn_kernels.py`` (readable, and the fast path); a second derivative
+  (``mg.gradients(..., create_graph=True)``) re-runs that sequence op by op through the cell's step and
+  differentiates it (recompute-and-differentiate), so the fused path is differentiable to any order;
 * the tape path (``unroll=True``, every other cell, ``truncate_gradient``): every timestep's ops are recorded on
   the tape (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse
   pass performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
@@ -22,6 +24,7 @@ layer takes the tape path (``layers.tools.check_truncated_bptt`` checks it exact
 Shapes: inputs (batch, timesteps, input_dim); states (batch, state size); outputs (batch, output_size) or, with
 ``return_sequences=True``, (batch, timesteps, output_size).
 """
+import contextlib
 import warnings
 
 import numpy as np
@@ -70,6 +73,41 @@ class FusedRNN(mg.Function):
     @staticmethod
     def backward(ctx, d_outputs, *d_states):
         return getattr(rnn_kernels, f"{ctx.cell}_backward")(ctx.cache, d_outputs, *d_states)
+
+
+def _fused_reference(cell, mask, go_backwards, dropout_masks):
+    """The op-by-op form of one ``FusedRNN`` application: ``reference(x, W, R, b, *states) -> (outputs,
+    *final_states)``, the same values as the kernel (outputs (batch, timesteps, units) in processing order), made by
+    the cell's own step (``step_inputs``, ``step_constants``, ``step``: its equations in minigrad ops) with the
+    weights given as arguments, the same mask (bool (batch, timesteps) or None), order and dropout masks (drawn
+    once, for the fused call, and reused here). Only a ``create_graph`` reverse pass runs it, to differentiate the
+    fused op (recompute-and-differentiate); first-order passes use the kernel's own BPTT."""
+    def reference(x, W, R, b, *states):
+        with _weights_of(cell, W, R, b):  # the reference computes from its arguments, whatever the cell holds now
+            steps = cell.step_inputs(mg.transpose(x, (1, 0, 2)), dropout_masks)
+            constants = cell.step_constants(dropout_masks)
+            t_len = x.shape[1]
+            outputs, states = [], list(states)
+            for t in (range(t_len - 1, -1, -1) if go_backwards else range(t_len)):
+                _, new_states = cell.step(steps[t], states, constants)
+                if mask is not None:  # a masked step keeps the states, and so repeats the output (h)
+                    keep = mask[:, t:t + 1]
+                    new_states = [mg.where(keep, new, old) for new, old in zip(new_states, states)]
+                states = new_states
+                outputs.append(states[0])
+        return (mg.stack(outputs, axis=1), *states)
+    return reference
+
+
+@contextlib.contextmanager
+def _weights_of(cell, kernel, recurrent_kernel, bias):
+    """The cell reading ``kernel``, ``recurrent_kernel`` and ``bias`` for the duration of the block."""
+    held = cell.kernel, cell.recurrent_kernel, cell.bias
+    cell.kernel, cell.recurrent_kernel, cell.bias = kernel, recurrent_kernel, bias
+    try:
+        yield
+    finally:
+        cell.kernel, cell.recurrent_kernel, cell.bias = held
 
 
 def _set_dtype(cell, dtype):
@@ -418,15 +456,15 @@ class RNN(Layer):
         return [output, *finals] if self.return_state else output
 
     def _fused_kernels(self, dropout_masks):
-        """The fused kernel of every level of the cell, [(name, weights, options, number of states)], or None when
-        a level offers none. A stack of built-in cells runs level by level: the same function as stepping the
-        levels together (a masked step carries every level's states, and an upper level's step at a masked step
-        is discarded whatever its input), one tape entry per level."""
+        """The fused kernel of every level of the cell, [(cell, its dropout masks, kernel name, weights, options,
+        number of states)], or None when a level offers none. A stack of built-in cells runs level by level: the
+        same function as stepping the levels together (a masked step carries every level's states, and an upper
+        level's step at a masked step is discarded whatever its input), one tape entry per level."""
         stacked = isinstance(self.cell, StackedRNNCells)
         if not stacked:  # one cell (the built-in layers): the short way
             offer = getattr(self.cell, "fused_kernel", None)
             spec = None if offer is None else offer(dropout_masks)
-            return None if spec is None else [(*spec, len(self.states))]
+            return None if spec is None else [(self.cell, dropout_masks, *spec, len(self.states))]
         kernels = []
         for i, cell in enumerate(self.cell.cells if stacked else [self.cell]):
             offer = getattr(cell, "fused_kernel", None)
@@ -438,17 +476,20 @@ class RNN(Layer):
             spec = offer(own)
             if spec is None:
                 return None
-            kernels.append((*spec, len(recurrent_cells.state_sizes(cell))))
+            kernels.append((cell, own, *spec, len(recurrent_cells.state_sizes(cell))))
         return kernels
 
     def _fused(self, x, states, mask, kernels):
         """Each level's whole sequence as one ``FusedRNN`` tape entry; returns (outputs, last output, finals).
         The first level reads x (backwards with go_backwards); the next ones read the outputs below in processing
-        order, with the mask in that order too."""
+        order, with the mask in that order too. Each application carries its op-by-op form (``_fused_reference``),
+        which only a ``create_graph`` pass runs: that is how the fused path is differentiated twice and more."""
         finals, start, go_backwards = [], 0, self.go_backwards
-        for name, weights, options, n in kernels:
-            outputs, *level = FusedRNN.apply(x, *weights, *states[start:start + n], cell=name, mask=mask,
-                                             go_backwards=go_backwards, **options)
+        for cell, dropout_masks, name, weights, options, n in kernels:
+            reference = _fused_reference(cell, mask, go_backwards, dropout_masks)
+            outputs, *level = FusedRNN.apply_with_reference(reference, x, *weights, *states[start:start + n],
+                                                            cell=name, mask=mask, go_backwards=go_backwards,
+                                                            **options)
             finals.extend(level)
             start += n
             if go_backwards and mask is not None:
