@@ -176,6 +176,16 @@ class Model(TrainingMixin, Layer):
         return names
 
     @property
+    def input(self):
+        """The model's Input tensor, or the list of them with several inputs (Keras' ``model.input``)."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor, or the list of them with several outputs (Keras' ``model.output``)."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    @property
     def input_shape(self):
         """The input shape(s), batch axis included: a tuple, or a list of tuples with several inputs."""
         shapes = [t.shape for t in self.inputs]
