@@ -13,6 +13,8 @@ Backend calls become numpy or minigrad: ``K.variable(a)`` -> ``a`` (float32, Ker
 ``CustomObjectScope(objects)`` -> ``custom_objects=objects``. Parts that exercise layers with no counterpart here
 (``Conv2D``, ``BatchNormalization``, the cuDNN layers) are left out; each place says so.
 """
+import copy
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -20,12 +22,13 @@ from test_keras208_ported import layer_test
 
 import minigrad as mg
 from layers import (GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Embedding, GRUCell, Input, Layer,
-                    LSTMCell, Masking, Model, Sequential, SimpleRNN, SimpleRNNCell, TimeDistributed, model_from_json,
-                    regularizers)
+                    LSTMCell, Masking, Model, RepeatVector, Sequential, SimpleRNN, SimpleRNNCell, TimeDistributed,
+                    concatenate, model_from_json, regularizers)
 from layers.saving import preprocess_weights_for_loading
 
 num_samples, timesteps, embedding_dim, units = 2, 5, 4, 3
 embedding_num = 12
+
 
 
 class GRUResetAfter:
@@ -394,6 +397,75 @@ def test_state_reuse_with_dropout(layer_class):
     assert outputs.shape == (num_samples, units)
 
 
+def test_minimal_rnn_cell_non_layer():
+
+    class MinimalRNNCell:
+
+        def __init__(self, units, input_dim):
+            self.units = units
+            self.state_size = units
+            self.kernel = np.random.random((input_dim, units)).astype("float32")
+
+        def call(self, inputs, states):
+            prev_output = states[0]
+            output = inputs @ self.kernel + prev_output
+            return output, [output]
+
+    # Basic test case.
+    cell = MinimalRNNCell(32, 5)
+    x = Input((None, 5))
+    layer = RNN(cell)
+    y = layer(x)
+    model = Model(x, y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch(np.zeros((6, 5, 5)), np.zeros((6, 32)))
+
+    # Test stacking.
+    cells = [MinimalRNNCell(8, 5), MinimalRNNCell(32, 8), MinimalRNNCell(32, 32)]
+    layer = RNN(cells)
+    y = layer(x)
+    model = Model(x, y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch(np.zeros((6, 5, 5)), np.zeros((6, 32)))
+
+
+def test_minimal_rnn_cell_non_layer_multiple_states():
+
+    class MinimalRNNCell:
+
+        def __init__(self, units, input_dim):
+            self.units = units
+            self.state_size = (units, units)
+            self.kernel = np.random.random((input_dim, units)).astype("float32")
+
+        def call(self, inputs, states):
+            prev_output_1 = states[0]
+            prev_output_2 = states[1]
+            output = inputs @ self.kernel
+            output += prev_output_1
+            output -= prev_output_2
+            return output, [output * 2, output * 3]
+
+    # Basic test case.
+    cell = MinimalRNNCell(32, 5)
+    x = Input((None, 5))
+    layer = RNN(cell)
+    y = layer(x)
+    model = Model(x, y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch(np.zeros((6, 5, 5)), np.zeros((6, 32)))
+
+    # Test stacking.
+    cells = [MinimalRNNCell(8, 5), MinimalRNNCell(16, 8), MinimalRNNCell(32, 16)]
+    layer = RNN(cells)
+    # Keras 2.1: (32, 32, 16, 16, 8, 8), the last cell's states first; here the states are in cell order
+    assert tuple(layer.cell.state_size) == (8, 8, 16, 16, 32, 32)
+    y = layer(x)
+    model = Model(x, y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch(np.zeros((6, 5, 5)), np.zeros((6, 32)))
+
+
 class MinimalRNNCell(Layer):
     """test_minimal_rnn_cell_layer's cell, at module level so that configs find it by name."""
 
@@ -525,6 +597,20 @@ def test_stacked_rnn_dropout():
     model.train_on_batch(x_np, y_np)
 
 
+def test_stacked_rnn_attributes():
+    cells = [LSTMCell(3), LSTMCell(3, kernel_regularizer="l2")]
+    layer = RNN(cells)
+    layer.build((None, None, 5))
+
+    # Test regularization losses
+    assert len(layer.losses) == 1
+
+    # Test weights
+    assert len(layer.trainable_weights) == 6
+    cells[0].trainable = False
+    assert len(layer.trainable_weights) == 3
+    assert len(layer.non_trainable_weights) == 3
+
     # (Keras then checks `get_losses_for` of a loss added to a cell with `cells[0].add_loss(K.sum(x), inputs=x)`:
     # there is no backend math on symbolic tensors here, and no `add_loss` (docs/keras.md))
 
@@ -549,6 +635,186 @@ def test_batch_size_equal_one(layer_class):
     x = np.random.random((1, timesteps, embedding_dim))
     y = np.random.random((1, units))
     model.train_on_batch(x, y)
+
+
+class RNNCellWithConstants(Layer):
+    """The cell of Keras' constants tests (recurrent_test.py and wrappers_test.py define the same one)."""
+
+    def __init__(self, units, **kwargs):
+        self.units = units
+        self.state_size = units
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, list):
+            raise TypeError("expects constants shape")
+        [input_shape, constant_shape] = input_shape
+        # will (and should) raise if more than one constant passed
+
+        self.input_kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="uniform",
+                                            name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units), initializer="uniform",
+                                                name="recurrent_kernel")
+        self.constant_kernel = self.add_weight(shape=(constant_shape[-1], self.units), initializer="uniform",
+                                               name="constant_kernel")
+        self.built = True
+
+    def call(self, inputs, states, constants):
+        [prev_output] = states
+        [constant] = constants
+        h_input = inputs @ self.input_kernel
+        h_state = prev_output @ self.recurrent_kernel
+        h_const = constant @ self.constant_kernel
+        output = h_input + h_state + h_const
+        return output, [output]
+
+    def get_config(self):
+        config = {"units": self.units}
+        base_config = super().get_config()
+        return dict(list(base_config.items()) + list(config.items()))
+
+
+class RNNCellWithConstantsInItsInput(Layer):
+    """RNNCellWithConstants written the way docs/keras.md gives a cell a per-sequence value: the value is
+    concatenated to every timestep of the input (RepeatVector, concatenate) and the cell splits it off."""
+
+    def __init__(self, units, constant_dim, **kwargs):
+        self.units = units
+        self.constant_dim = constant_dim
+        self.state_size = units
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1] - self.constant_dim
+        self.input_kernel = self.add_weight(shape=(input_dim, self.units), initializer="uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units), initializer="uniform",
+                                                name="recurrent_kernel")
+        self.constant_kernel = self.add_weight(shape=(self.constant_dim, self.units), initializer="uniform",
+                                               name="constant_kernel")
+
+    def call(self, inputs, states):
+        [prev_output] = states
+        inputs, constant = inputs[:, :-self.constant_dim], inputs[:, -self.constant_dim:]
+        output = inputs @ self.input_kernel + prev_output @ self.recurrent_kernel + constant @ self.constant_kernel
+        return output, [output]
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units, constant_dim=self.constant_dim)
+
+
+CONSTANT_CELLS = {"RNNCellWithConstants": RNNCellWithConstants,
+                  "RNNCellWithConstantsInItsInput": RNNCellWithConstantsInItsInput}
+
+
+def with_constant(x, c, timesteps):
+    """The sequence x with the constant c appended to every timestep's features."""
+    return concatenate([x, RepeatVector(timesteps)(c)])
+
+
+def assert_constants_refused(layer, x, c, **kwargs):
+    """Keras 2.1's `constants=` is not supported here (docs/keras.md): a call with it raises TypeError naming the
+    argument, symbolic or eager, and builds nothing."""
+    with pytest.raises(TypeError, match="constants"):
+        layer(x, constants=c, **kwargs)
+    with pytest.raises(TypeError, match="constants"):
+        layer(np.zeros((6, 5, 5)), constants=np.zeros((6, 3)))
+    assert not layer.built
+
+
+def test_rnn_cell_with_constants_layer():
+    # `constants=` is refused (docs/keras.md); the checks then run on the model written the project's way
+    x = Input((5, 5))  # Keras: (None, 5); RepeatVector needs the number of timesteps
+    c = Input((3,))
+    assert_constants_refused(RNN(RNNCellWithConstants(32)), x, c)
+    assert_constants_refused(RNN([GRUCell(8), RNNCellWithConstants(12), RNNCellWithConstants(32)]), x, c)
+
+    # Test basic case.
+    cell = RNNCellWithConstantsInItsInput(32, constant_dim=3)
+    layer = RNN(cell)
+    y = layer(with_constant(x, c, 5))
+    model = Model([x, c], y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch([np.zeros((6, 5, 5)), np.zeros((6, 3))], np.zeros((6, 32)))
+
+    # Test basic case serialization.
+    x_np = np.random.random((6, 5, 5))
+    c_np = np.random.random((6, 3))
+    y_np = model.predict([x_np, c_np])
+    weights = model.get_weights()
+    config = layer.get_config()
+    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    y = layer(with_constant(x, c, 5))
+    model = Model([x, c], y)
+    model.set_weights(weights)
+    y_np_2 = model.predict([x_np, c_np])
+    assert_allclose(y_np, y_np_2, atol=1e-4)
+
+    # (the flat list form `layer([x, c])` passes constants too: refused with them)
+
+    # Test stacking.
+    cells = [GRUCell(8), RNNCellWithConstantsInItsInput(12, constant_dim=3),
+             RNNCellWithConstantsInItsInput(32, constant_dim=3)]
+    # a stack reads the constant in every level's input: each level's output gets it appended again
+    layer = RNN(cells[:1], return_sequences=True)
+    h = layer(with_constant(x, c, 5))
+    h = RNN(cells[1:2], return_sequences=True)(with_constant(h, c, 5))
+    y = RNN(cells[2:])(with_constant(h, c, 5))
+    model = Model([x, c], y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch([np.zeros((6, 5, 5)), np.zeros((6, 3))], np.zeros((6, 32)))
+
+    # Test stacked RNN serialization.
+    x_np = np.random.random((6, 5, 5))
+    c_np = np.random.random((6, 3))
+    y_np = model.predict([x_np, c_np])
+    weights = model.get_weights()
+    model = Model.from_config(model.get_config(), custom_objects=CONSTANT_CELLS)
+    model.set_weights(weights)
+    y_np_2 = model.predict([x_np, c_np])
+    assert_allclose(y_np, y_np_2, atol=1e-4)
+
+
+def test_rnn_cell_with_constants_layer_passing_initial_state():
+    # `constants=` is refused (docs/keras.md); the checks then run on the model written the project's way
+    x = Input((5, 5))  # Keras: (None, 5); RepeatVector needs the number of timesteps
+    c = Input((3,))
+    s = Input((32,))
+    assert_constants_refused(RNN(RNNCellWithConstants(32)), x, c, initial_state=s)
+
+    # Test basic case.
+    cell = RNNCellWithConstantsInItsInput(32, constant_dim=3)
+    layer = RNN(cell)
+    y = layer(with_constant(x, c, 5), initial_state=s)
+    model = Model([x, s, c], y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch([np.zeros((6, 5, 5)), np.zeros((6, 32)), np.zeros((6, 3))], np.zeros((6, 32)))
+
+    # Test basic case serialization.
+    x_np = np.random.random((6, 5, 5))
+    s_np = np.random.random((6, 32))
+    c_np = np.random.random((6, 3))
+    y_np = model.predict([x_np, s_np, c_np])
+    weights = model.get_weights()
+    config = layer.get_config()
+    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    y = layer(with_constant(x, c, 5), initial_state=s)
+    model = Model([x, s, c], y)
+    model.set_weights(weights)
+    y_np_2 = model.predict([x_np, s_np, c_np])
+    assert_allclose(y_np, y_np_2, atol=1e-4)
+
+    # verify that state is used
+    y_np_2_different_s = model.predict([x_np, s_np + 10., c_np])
+    with pytest.raises(AssertionError):
+        assert_allclose(y_np, y_np_2_different_s, atol=1e-4)
+
+    # test flat list inputs (without constants: [x, initial states])
+    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    y = layer([with_constant(x, c, 5), s])
+    model = Model([x, s, c], y)
+    model.set_weights(weights)
+    y_np_3 = model.predict([x_np, s_np, c_np])
+    assert_allclose(y_np, y_np_3, atol=1e-4)
 
 
 # ------------------------------------------------------------------ wrappers_test.py
@@ -843,7 +1109,80 @@ def test_Bidirectional_state_reuse():
     assert outputs.shape == (samples, 2 * units)
 
 
+def test_Bidirectional_with_constants():
+    # `constants=` is refused (docs/keras.md); the checks then run on the model written the project's way
+    x = Input((5, 5))
+    c = Input((3,))
+    assert_constants_refused(Bidirectional(RNN(RNNCellWithConstants(32))), x, c)
+
+    # Test basic case.
+    cell = RNNCellWithConstantsInItsInput(32, constant_dim=3)
+    layer = Bidirectional(RNN(cell))
+    y = layer(with_constant(x, c, 5))
+    model = Model([x, c], y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch([np.zeros((6, 5, 5)), np.zeros((6, 3))], np.zeros((6, 64)))
+
+    # Test basic case serialization.
+    x_np = np.random.random((6, 5, 5))
+    c_np = np.random.random((6, 3))
+    y_np = model.predict([x_np, c_np])
+    weights = model.get_weights()
+    config = layer.get_config()
+    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    y = layer(with_constant(x, c, 5))
+    model = Model([x, c], y)
+    model.set_weights(weights)
+    y_np_2 = model.predict([x_np, c_np])
+    assert_allclose(y_np, y_np_2, atol=1e-4)
+
     # (the flat list form `layer([x, c])` passes constants too: refused with them)
+
+
+def test_Bidirectional_with_constants_layer_passing_initial_state():
+    # `constants=` is refused (docs/keras.md); the checks then run on the model written the project's way
+    x = Input((5, 5))
+    c = Input((3,))
+    s_for = Input((32,))
+    s_bac = Input((32,))
+    assert_constants_refused(Bidirectional(RNN(RNNCellWithConstants(32))), x, c, initial_state=[s_for, s_bac])
+
+    # Test basic case.
+    cell = RNNCellWithConstantsInItsInput(32, constant_dim=3)
+    layer = Bidirectional(RNN(cell))
+    y = layer(with_constant(x, c, 5), initial_state=[s_for, s_bac])
+    model = Model([x, s_for, s_bac, c], y)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.train_on_batch([np.zeros((6, 5, 5)), np.zeros((6, 32)), np.zeros((6, 32)), np.zeros((6, 3))],
+                         np.zeros((6, 64)))
+
+    # Test basic case serialization.
+    x_np = np.random.random((6, 5, 5))
+    s_fw_np = np.random.random((6, 32))
+    s_bk_np = np.random.random((6, 32))
+    c_np = np.random.random((6, 3))
+    y_np = model.predict([x_np, s_fw_np, s_bk_np, c_np])
+    weights = model.get_weights()
+    config = layer.get_config()
+    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    y = layer(with_constant(x, c, 5), initial_state=[s_for, s_bac])
+    model = Model([x, s_for, s_bac, c], y)
+    model.set_weights(weights)
+    y_np_2 = model.predict([x_np, s_fw_np, s_bk_np, c_np])
+    assert_allclose(y_np, y_np_2, atol=1e-4)
+
+    # verify that state is used
+    y_np_2_different_s = model.predict([x_np, s_fw_np + 10., s_bk_np + 10., c_np])
+    with pytest.raises(AssertionError):
+        assert_allclose(y_np, y_np_2_different_s, atol=1e-4)
+
+    # test flat list inputs (without constants: [x, initial states])
+    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    y = layer([with_constant(x, c, 5), s_for, s_bac])
+    model = Model([x, s_for, s_bac, c], y)
+    model.set_weights(weights)
+    y_np_3 = model.predict([x_np, s_fw_np, s_bk_np, c_np])
+    assert_allclose(y_np, y_np_3, atol=1e-4)
 
 
 def test_Bidirectional_trainable():
@@ -931,3 +1270,80 @@ def test_layer_outputs_of_a_loaded_model_rebuild_its_parts():
     assert_allclose(c_got, c_want.data, rtol=1e-6)
 
 
+def test_a_frozen_cell_or_direction_keeps_its_weights_out_of_training():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4, 5)), rng.standard_normal((8, 1))
+    cells = [LSTMCell(3), GRUCell(2)]
+    rnn = RNN(cells, input_shape=(4, 5))
+    model = Sequential([rnn, Dense(1)])
+    cells[0].trainable = False
+    assert [id(w) for w in rnn.trainable_weights] == [id(w) for w in cells[1].weights]
+    assert [id(w) for w in rnn.non_trainable_weights] == [id(w) for w in cells[0].weights]
+    assert len(model.trainable_weights) == 3 + 2
+    model.compile("sgd", "mse")
+    frozen, free = cells[0].get_weights(), cells[1].get_weights()
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for before, after in zip(frozen, cells[0].get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert all(not np.array_equal(before, after) for before, after in zip(free, cells[1].get_weights()))
+
+    bi = Bidirectional(LSTM(3), input_shape=(4, 5))
+    model = Sequential([bi, Dense(1)])
+    bi.forward_layer.trainable = False
+    assert [id(w) for w in bi.trainable_weights] == [id(w) for w in bi.backward_layer.weights]
+    model.compile("sgd", "mse")
+    frozen, free = bi.forward_layer.get_weights(), bi.backward_layer.get_weights()
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for before, after in zip(frozen, bi.forward_layer.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert all(not np.array_equal(before, after) for before, after in zip(free, bi.backward_layer.get_weights()))
+    bi.trainable = False
+    assert bi.trainable_weights == [] and rnn.trainable_weights != []
+
+
+class AddingCell:
+    """A cell that is not a Layer (Keras 2.1 accepts any object with state_size and call): h_t = x_t K + h_{t-1},
+    and a second state that counts the steps."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.state_size = (kernel.shape[1], 1)
+
+    def call(self, inputs, states, training=False):
+        h = inputs @ self.kernel + states[0]
+        return h, [h, states[1] + 1.0]
+
+
+def test_a_cell_that_is_not_a_layer():
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((3, 4)).astype("float32")
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    out, h, steps = RNN(AddingCell(kernel), return_sequences=True, return_state=True)(x)
+    want = np.cumsum(x @ kernel, axis=1)
+    assert_allclose(out.data, want, rtol=1e-5)
+    assert_allclose(h.data, want[:, -1], rtol=1e-5)
+    assert_allclose(steps.data, np.full((2, 1), 5.0))
+    mask = np.array([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1]], bool)   # a masked step carries both states
+    _, _, steps = RNN(AddingCell(kernel), return_state=True)(x, mask=mask)
+    assert_allclose(steps.data, [[4.0], [5.0]])
+
+    # stacked with Layer cells, in a trained model: the plain cell has no weights, the others train
+    stack = RNN([LSTMCell(3), AddingCell(rng.standard_normal((3, 4)).astype("float32"))], input_shape=(5, 3))
+    model = Sequential([stack, Dense(1)])
+    model.compile("adam", "mse")
+    assert len(stack.weights) == 3 and stack.cell.state_size == [3, 3, 4, 1]
+    model.fit(x, np.ones((2, 1)), epochs=1, verbose=0)
+
+    # both directions, from a copy of the unbuilt layer
+    y = Bidirectional(RNN(AddingCell(kernel), return_sequences=True))(x)
+    assert_allclose(y.data[..., :4], want, rtol=1e-5)
+    assert_allclose(y.data[..., 4:], np.cumsum((x @ kernel)[:, ::-1], axis=1)[:, ::-1], rtol=1e-5)
+
+    # no config: saving by config says why
+    model = Sequential([RNN(AddingCell(kernel), input_shape=(5, 3))])
+    with pytest.raises(TypeError, match="not a Layer"):
+        model.to_json()
+    with pytest.raises(TypeError, match="state_size and call"):
+        RNN(object())
+    with pytest.raises(TypeError, match="state_size and call"):
+        RNN([LSTMCell(2), object()])
