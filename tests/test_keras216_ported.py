@@ -14,6 +14,7 @@ Backend calls become numpy or minigrad: ``K.variable(a)`` -> ``a`` (float32, Ker
 (``Conv2D``, ``BatchNormalization``, the cuDNN layers) are left out; each place says so.
 """
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -1347,3 +1348,43 @@ def test_a_cell_that_is_not_a_layer():
         RNN(object())
     with pytest.raises(TypeError, match="state_size and call"):
         RNN([LSTMCell(2), object()])
+
+
+def branchy_graph():
+    """x -> a ------------> cat       (a is shallower than c, made before b and c)
+       x -> b -> c ------/"""
+    x = Input((3,), name="in")
+    a = Dense(2, name="a")(x)
+    c = Dense(5, name="c")(Dense(4, name="b")(x))
+    return Model(x, concatenate([a, c], name="cat"))
+
+
+def test_model_layers_are_in_keras_order():
+    # deepest first (the longest path to an output), ties in the order a depth-first walk from the outputs
+    # reaches them; the weights follow, as in Keras
+    model = branchy_graph()
+    assert [layer.name for layer in model.layers] == ["in", "b", "a", "c", "cat"]
+    assert [w.shape for w in model.get_weights()] == [(3, 4), (4,), (3, 2), (2,), (4, 5), (5,)]
+    twin = Model.from_config(model.get_config())
+    assert [layer.name for layer in twin.layers] == ["in", "b", "a", "c", "cat"]
+
+    # lstm_seq2seq_restore reads model.layers[2] as the encoder and [3] as the decoder
+    enc_in, dec_in = Input((None, 3), name="enc"), Input((None, 3), name="dec")
+    _, h, c = LSTM(4, return_state=True, name="encoder")(enc_in)
+    seq = LSTM(4, return_sequences=True, name="decoder")(dec_in, initial_state=[h, c])
+    model = Model([enc_in, dec_in], Dense(3, name="dense")(seq))
+    assert [layer.name for layer in model.layers] == ["enc", "dec", "encoder", "decoder", "dense"]
+
+
+def test_model_layers_and_weights_in_the_order_of_keras3():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    x = keras.Input((3,), name="in")
+    a = keras.layers.Dense(2, name="a")(x)
+    c = keras.layers.Dense(5, name="c")(keras.layers.Dense(4, name="b")(x))
+    theirs = keras.Model(x, keras.layers.Concatenate(name="cat")([a, c]))
+    ours = branchy_graph()
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    ours.set_weights(theirs.get_weights())  # Keras' weight list, as it is
+    data = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    assert_allclose(ours.predict(data), np.asarray(theirs.predict(data, verbose=0)), rtol=1e-5, atol=1e-6)
