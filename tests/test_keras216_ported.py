@@ -7,11 +7,16 @@ says why), the port follows the project and says so in a comment:
 - a stateful model refuses ``fit(shuffle=True)``, so the stateful fits pass ``shuffle=False``;
 - ``training=`` decides dropout (there is no global learning phase), so Keras' ``_uses_learning_phase`` checks
   become checks of what a call with and without ``training=True`` computes;
-- activity penalties exist after a call (there is no symbolic graph before it).
+- activity penalties exist after a call (there is no symbolic graph before it);
+- ``constants=`` is refused with a TypeError: the constants tests check that, then run their checks on the same
+  model written the way docs/keras.md gives (the constant concatenated to every timestep of the input);
+- there is no ``add_loss`` (nor backend math on symbolic tensors), so ``test_stacked_rnn_attributes`` stops
+  before its ``get_losses_for`` part.
+The last section tests each fix the ports led to on its own.
 Backend calls become numpy or minigrad: ``K.variable(a)`` -> ``a`` (float32, Keras' floatx), ``K.eval(v)`` ->
-``np.asarray(v)``, ``K.dot`` -> ``@``, ``K.function([inputs], outputs)`` -> an eager call of the layer;
-``CustomObjectScope(objects)`` -> ``custom_objects=objects``. Parts that exercise layers with no counterpart here
-(``Conv2D``, ``BatchNormalization``, the cuDNN layers) are left out; each place says so.
+``np.asarray(v)``, ``K.dot`` -> ``@``, ``K.function([inputs], outputs)`` -> an eager call of the layer. Parts that
+exercise layers with no counterpart here (``Conv2D``, ``BatchNormalization``, the cuDNN layers) are left out; each
+place says so.
 """
 import copy
 import os
@@ -26,6 +31,7 @@ from layers import (GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, E
                     LSTMCell, Masking, Model, RepeatVector, Sequential, SimpleRNN, SimpleRNNCell, TimeDistributed,
                     concatenate, model_from_json, regularizers)
 from layers.saving import preprocess_weights_for_loading
+from layers.utils import CustomObjectScope
 
 num_samples, timesteps, embedding_dim, units = 2, 5, 4, 3
 embedding_num = 12
@@ -513,7 +519,8 @@ def test_minimal_rnn_cell_layer():
     y_np = model.predict(x_np)
     weights = model.get_weights()
     config = layer.get_config()
-    layer = RNN.from_config(config, custom_objects=custom_objects)
+    with CustomObjectScope(custom_objects):
+        layer = RNN.from_config(config)
     y = layer(x)
     model = Model(x, y)
     model.set_weights(weights)
@@ -533,7 +540,8 @@ def test_minimal_rnn_cell_layer():
     y_np = model.predict(x_np)
     weights = model.get_weights()
     config = layer.get_config()
-    layer = RNN.from_config(config, custom_objects=custom_objects)
+    with CustomObjectScope(custom_objects):
+        layer = RNN.from_config(config)
     y = layer(x)
     model = Model(x, y)
     model.set_weights(weights)
@@ -743,7 +751,8 @@ def test_rnn_cell_with_constants_layer():
     y_np = model.predict([x_np, c_np])
     weights = model.get_weights()
     config = layer.get_config()
-    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = RNN.from_config(config.copy())
     y = layer(with_constant(x, c, 5))
     model = Model([x, c], y)
     model.set_weights(weights)
@@ -769,7 +778,8 @@ def test_rnn_cell_with_constants_layer():
     c_np = np.random.random((6, 3))
     y_np = model.predict([x_np, c_np])
     weights = model.get_weights()
-    model = Model.from_config(model.get_config(), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        model = Model.from_config(model.get_config())
     model.set_weights(weights)
     y_np_2 = model.predict([x_np, c_np])
     assert_allclose(y_np, y_np_2, atol=1e-4)
@@ -797,7 +807,8 @@ def test_rnn_cell_with_constants_layer_passing_initial_state():
     y_np = model.predict([x_np, s_np, c_np])
     weights = model.get_weights()
     config = layer.get_config()
-    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = RNN.from_config(config.copy())
     y = layer(with_constant(x, c, 5), initial_state=s)
     model = Model([x, s, c], y)
     model.set_weights(weights)
@@ -810,7 +821,8 @@ def test_rnn_cell_with_constants_layer_passing_initial_state():
         assert_allclose(y_np, y_np_2_different_s, atol=1e-4)
 
     # test flat list inputs (without constants: [x, initial states])
-    layer = RNN.from_config(config.copy(), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = RNN.from_config(config.copy())
     y = layer([with_constant(x, c, 5), s])
     model = Model([x, s, c], y)
     model.set_weights(weights)
@@ -1130,7 +1142,8 @@ def test_Bidirectional_with_constants():
     y_np = model.predict([x_np, c_np])
     weights = model.get_weights()
     config = layer.get_config()
-    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = Bidirectional.from_config(copy.deepcopy(config))
     y = layer(with_constant(x, c, 5))
     model = Model([x, c], y)
     model.set_weights(weights)
@@ -1165,7 +1178,8 @@ def test_Bidirectional_with_constants_layer_passing_initial_state():
     y_np = model.predict([x_np, s_fw_np, s_bk_np, c_np])
     weights = model.get_weights()
     config = layer.get_config()
-    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = Bidirectional.from_config(copy.deepcopy(config))
     y = layer(with_constant(x, c, 5), initial_state=[s_for, s_bac])
     model = Model([x, s_for, s_bac, c], y)
     model.set_weights(weights)
@@ -1178,7 +1192,8 @@ def test_Bidirectional_with_constants_layer_passing_initial_state():
         assert_allclose(y_np, y_np_2_different_s, atol=1e-4)
 
     # test flat list inputs (without constants: [x, initial states])
-    layer = Bidirectional.from_config(copy.deepcopy(config), custom_objects=CONSTANT_CELLS)
+    with CustomObjectScope(CONSTANT_CELLS):
+        layer = Bidirectional.from_config(copy.deepcopy(config))
     y = layer([with_constant(x, c, 5), s_for, s_bac])
     model = Model([x, s_for, s_bac, c], y)
     model.set_weights(weights)
@@ -1388,3 +1403,42 @@ def test_model_layers_and_weights_in_the_order_of_keras3():
     ours.set_weights(theirs.get_weights())  # Keras' weight list, as it is
     data = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
     assert_allclose(ours.predict(data), np.asarray(theirs.predict(data, verbose=0)), rtol=1e-5, atol=1e-6)
+
+
+def halved_mse(y_true, y_pred):
+    return ((y_true - y_pred) ** 2).mean(axis=-1) * 0.5
+
+
+def test_custom_object_scope_names_the_users_objects_for_a_block(tmp_path):
+    from layers import Lambda, load_model, model_from_json
+    from layers.utils import custom_object_scope, get_custom_objects
+
+    def doubled(x):
+        return x * 2.0
+
+    x = Input((4, 3))
+    y = Lambda(doubled)(RNN(MinimalRNNCell(2), return_sequences=True)(x))
+    model = Model(x, y)
+    model.compile("sgd", halved_mse)
+    path = str(tmp_path / "model.npz")
+    model.save(path)
+    with pytest.raises(ValueError, match="MinimalRNNCell"):
+        model_from_json(model.to_json())
+    objects = {"MinimalRNNCell": MinimalRNNCell, "doubled": doubled, "halved_mse": halved_mse}
+    with CustomObjectScope(objects):  # classes, Lambda functions and losses, by name
+        again = load_model(path)
+        twin = model_from_json(model.to_json())
+    data = np.random.default_rng(0).standard_normal((2, 4, 3)).astype("float32")
+    assert_allclose(again.predict(data), model.predict(data))
+    assert isinstance(twin.layers[1].cell, MinimalRNNCell)
+    with pytest.raises(ValueError, match="MinimalRNNCell"):  # known in the block only
+        model_from_json(model.to_json())
+
+    with custom_object_scope({"MinimalRNNCell": Dense}):  # a call's own custom_objects win; scopes nest
+        with custom_object_scope({"doubled": doubled}):
+            assert set(get_custom_objects()) == {"MinimalRNNCell", "doubled"}
+            model_from_json(model.to_json(), custom_objects={"MinimalRNNCell": MinimalRNNCell})
+        assert set(get_custom_objects()) == {"MinimalRNNCell"}
+    assert get_custom_objects() == {}
+    with pytest.raises(TypeError, match="dicts"):
+        CustomObjectScope(MinimalRNNCell)
