@@ -17,8 +17,9 @@ and optionally
   every step as ``call(..., dropout_masks={name: mask or None})``. A mask's shape is (..., batch, size): batch on
   the second-to-last axis, one mask per sample, so that it multiplies a (batch, size) Tensor.
 
-``build(input_shape)`` receives (batch, input_dim). An object that is not a Layer but has ``state_size`` and
-``call`` is a cell too (as in Keras 2.1), without weights or config (``_PlainCell``). A minimal cell, with its own dropout on the inputs::
+``build(input_shape)`` receives (batch, input_dim). An object that is not a Layer but has ``state_size`` and ``call``
+is a cell too (as in Keras 2.1), without weights or config (``_PlainCell``). A minimal cell, with its own dropout on
+the inputs::
 
     class MinimalRNNCell(Layer):
         def __init__(self, units, dropout=0.0, **kwargs):
@@ -186,7 +187,8 @@ def check_step_result(cell, result, inputs, states):
 
 class _PlainCell(Layer):
     """A cell that is not a Layer, run as one: Keras 2.1 accepts any object with ``state_size`` and ``call(inputs,
-    states)`` as a cell, and so do ``RNN`` and ``StackedRNNCells`` (they wrap it in this class, which is not registered: it has no config).
+    states)`` as a cell, and so do ``RNN`` and ``StackedRNNCells`` (they wrap it in this class, which is not
+    registered: it has no config).
 
     ``cell`` is the object. It has no weights here (arrays it holds are constants, as Keras treats them) and no
     config (a model holding it cannot be saved by its config: write the cell as a Layer with ``get_config`` for
@@ -651,9 +653,9 @@ class LSTMCell(_KernelCell):
 class StackedRNNCells(Layer):
     """Several cells as one: each step runs the cells in order, cell i reading cell i-1's output.
 
-    cells: a list of cells (Layers, or other objects, with ``state_size`` and ``call``). ``state_size`` is the cells' state sizes in
-    cell order, flat (two LSTMCells: [h1, c1, h2, c2]; so are ``initial_state`` and ``return_state``), the weights
-    are the cells' weights in cell order, and the output is the last cell's output.
+    cells: a list of cells (Layers, or other objects, with ``state_size`` and ``call``). ``state_size`` is the cells'
+    state sizes in cell order, flat (two LSTMCells: [h1, c1, h2, c2]; so are ``initial_state`` and ``return_state``),
+    the weights are the cells' weights in cell order, and the output is the last cell's output.
     """
 
     def __init__(self, cells, **kwargs):
