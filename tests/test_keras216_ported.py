@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from test_keras208_ported import layer_test
 
@@ -1442,3 +1444,53 @@ def test_custom_object_scope_names_the_users_objects_for_a_block(tmp_path):
     assert get_custom_objects() == {}
     with pytest.raises(TypeError, match="dicts"):
         CustomObjectScope(MinimalRNNCell)
+
+
+@st.composite
+def small_graphs(draw):
+    """A random functional graph as a recipe: each op reads one earlier tensor (a Dense layer) or two (Add)."""
+    n_inputs = draw(st.integers(1, 2))
+    ops = []
+    for i in range(draw(st.integers(1, 7))):
+        available = n_inputs + i
+        parents = draw(st.lists(st.integers(0, available - 1), min_size=1, max_size=2, unique=True))
+        ops.append(parents)
+    return n_inputs, ops
+
+
+def build_graph(lib, n_inputs, ops):
+    """The recipe's model in ``lib`` (this project's layers, or keras); outputs: the tensors nothing reads."""
+    dense = lib.Dense if hasattr(lib, "Dense") else lib.layers.Dense
+    add = lib.Add if hasattr(lib, "Add") else lib.layers.Add
+    tensors = [lib.Input((3,), name=f"in{i}") for i in range(n_inputs)]
+    for k, parents in enumerate(ops):
+        ins = [tensors[p] for p in parents]
+        tensors.append(dense(3, name=f"op{k}")(ins[0]) if len(ins) == 1 else add(name=f"op{k}")(ins))
+    read = {p for parents in ops for p in parents}
+    outputs = [t for j, t in enumerate(tensors) if j >= n_inputs and j not in read]
+    used, stack = set(), [n_inputs + k for k in range(len(ops)) if n_inputs + k not in read]
+    while stack:  # the inputs the outputs depend on
+        j = stack.pop()
+        if j < n_inputs:
+            used.add(j)
+        else:
+            stack.extend(ops[j - n_inputs])
+    return lib.Model([tensors[i] for i in sorted(used)], outputs)
+
+
+def test_model_layers_order_of_random_graphs_is_keras3s():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")  # imported before hypothesis runs: importing it changes interpreter limits
+    import layers
+
+    @settings(deadline=None, max_examples=15)
+    @given(small_graphs())
+    def check(recipe):
+        ours, theirs = build_graph(layers, *recipe), build_graph(keras, *recipe)
+        assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+        position = {layer.name: i for i, layer in enumerate(ours.layers)}
+        for node in [n for layer in ours.layers for n in layer._inbound_nodes]:  # each layer after what it reads
+            for parent in node.parents:
+                assert position[parent.layer.name] < position[node.layer.name]
+
+    check()
