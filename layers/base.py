@@ -522,6 +522,45 @@ class Layer:
     def call(self, inputs, mask=None, training=False):
         return inputs
 
+    # ------------------------------------------------------------ calls in functional graphs
+    @property
+    def input(self):
+        """The symbolic tensor(s) the layer was called on in a functional graph (a list when the call read
+        several: a list of inputs, or an input and its initial states). Only for a layer called once; a shared
+        layer answers ``get_input_at(i)``."""
+        return self._node_attribute(None, "input_tensors", "input")
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's call in a functional graph (a list for several, e.g. with
+        ``return_state=True``). Only for a layer called once; a shared layer answers ``get_output_at(i)``."""
+        return self._node_attribute(None, "output_tensors", "output")
+
+    def get_input_at(self, node_index):
+        """The symbolic input(s) of the layer's call number ``node_index`` (0 first) in functional graphs."""
+        return self._node_attribute(node_index, "input_tensors", "input")
+
+    def get_output_at(self, node_index):
+        """The symbolic output(s) of the layer's call number ``node_index`` (0 first) in functional graphs."""
+        return self._node_attribute(node_index, "output_tensors", "output")
+
+    def _node_attribute(self, node_index, attr, what):
+        nodes = self.__dict__.get("_inbound_nodes", [])
+        if not nodes:
+            raise AttributeError(f"layer {self.name!r} has not been called on a symbolic tensor (from Input), so it "
+                                 f"has no {what}")
+        if node_index is None:  # .input / .output: defined for a layer called once
+            if len(nodes) > 1:
+                raise AttributeError(f"layer {self.name!r} was called {len(nodes)} times in functional graphs, so "
+                                     f"its {what} is ambiguous: use get_{what}_at(i) for call i")
+            node_index = 0
+        if isinstance(node_index, bool) or not isinstance(node_index, (int, np.integer)) \
+                or not 0 <= node_index < len(nodes):
+            raise ValueError(f"layer {self.name!r}: node_index must be an integer in [0, {len(nodes)}) (it was "
+                             f"called {len(nodes)} time(s) in functional graphs), got {node_index!r}")
+        values = getattr(nodes[node_index], attr)
+        return values[0] if len(values) == 1 else values
+
     # ------------------------------------------------------------ configs
     def get_config(self):
         """The constructor arguments as a JSON-safe dict (see ``layers.serialization``); subclasses extend it.

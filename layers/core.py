@@ -7,7 +7,7 @@ import minigrad as mg
 
 from . import activations, constraints, initializers, regularizers
 from .base import Layer, check_positive_int, is_positive_int, shape_str
-from .serialization import deserialize, serialize, serialize_object
+from .serialization import deserialize, serialize, serialize_object, with_custom_objects
 
 
 def _check_rate(name, rate):
@@ -630,7 +630,7 @@ class Lambda(Layer):
         pass."""
         config = dict(config)
         name = config.get("name") or "lambda"
-        custom = dict(custom_objects or {})
+        custom = dict(with_custom_objects(custom_objects) or {})
 
         def resolve(stored, kind, key):
             if kind == "function" and isinstance(stored, str) and stored in custom:

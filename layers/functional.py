@@ -93,7 +93,7 @@ class Model(TrainingMixin, Layer):
     the disconnected input).
 
     Attributes: ``inputs``, ``outputs`` (lists of SymbolicTensors), ``input_names``, ``output_names``,
-    ``layers`` (every layer once, Input layers included, in the order of their first call: a topological order),
+    ``layers`` (every layer once, Input layers included, in Keras' order: deepest first, see ``layers``),
     ``weights`` / ``trainable_weights`` (each shared weight once), ``input_shape`` / ``output_shape`` (a tuple,
     or a list of tuples when there are several).
     """
@@ -122,13 +122,12 @@ class Model(TrainingMixin, Layer):
                 raise ValueError(f"Input {t.layer.name!r} is listed twice in the model's inputs")
         self._nodes = graph.ancestors(self.outputs)
         self._check_connected()
-        self._layers = []
-        for node in self._nodes:
-            if not any(node.layer is seen for seen in self._layers):
-                if any(node.layer.name == seen.name for seen in self._layers):
-                    raise ValueError(f"two different layers of the model are named {node.layer.name!r}; layer names "
-                                     "must be unique within a model (they key its configs and weight files)")
-                self._layers.append(node.layer)
+        self._layers = _keras_layer_order(self.outputs)
+        names = {}
+        for layer in self._layers:
+            if names.setdefault(layer.name, layer) is not layer:
+                raise ValueError(f"two different layers of the model are named {layer.name!r}; layer names must be "
+                                 "unique within a model (they key its configs and weight files)")
         self.dtype = np.dtype(self.outputs[0].dtype)
         self.built = True
 
@@ -155,7 +154,11 @@ class Model(TrainingMixin, Layer):
     # ------------------------------------------------------------ description
     @property
     def layers(self):
-        """Every layer of the graph once, Input layers included, in topological order (a copy of the list)."""
+        """Every layer of the graph once, Input layers included, in Keras' order (a copy of the list): by depth,
+        the longest path to an output, deepest first (so every layer comes after the layers it reads, and the
+        Inputs first); layers of equal depth in the order a depth-first walk from the outputs reaches them. The
+        weights (``get_weights``), configs, summaries and weight files follow this order, so they line up with
+        Keras' for the same graph."""
         return list(self._layers)
 
     @property
@@ -174,6 +177,16 @@ class Model(TrainingMixin, Layer):
             counts[layer.name] = k + 1
             names.append(layer.name if k == 0 else f"{layer.name}_{k}")
         return names
+
+    @property
+    def input(self):
+        """The model's Input tensor, or the list of them with several inputs (Keras' ``model.input``)."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor, or the list of them with several outputs (Keras' ``model.output``)."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
 
     @property
     def input_shape(self):
@@ -400,6 +413,36 @@ class Model(TrainingMixin, Layer):
         order where each call's inputs exist, so shared layers, nested models and ``initial_state`` edges come
         back as they were. Fresh weights. Raises ValueError for a malformed config."""
         return _model_from_config(cls, config, custom_objects)
+
+
+def _keras_layer_order(outputs):
+    """The layers that make ``outputs`` in Keras 2's ``Model.layers`` order (Keras 3 keeps it): walk the graph
+    depth-first from the outputs, reading each call's inputs (initial states included) in order, numbering the
+    layers as they are first reached; a call's depth is its longest distance to an output, and a layer's the
+    largest of its calls'. Deepest first, ties by number."""
+    number, finished, post_order = {}, set(), []
+    for out in outputs:  # iterative depth-first walk: deep graphs must not hit the recursion limit
+        if id(out.node) in finished:
+            continue
+        number.setdefault(id(out.node.layer), (len(number), out.node.layer))
+        stack = [(out.node, iter(out.node.parents))]
+        while stack:
+            node, parents = stack[-1]
+            parent = next(parents, None)
+            if parent is None:
+                stack.pop()
+                finished.add(id(node))
+                post_order.append(node)
+            elif id(parent.node) not in finished:  # (a call in progress cannot come again: the graph has no cycle)
+                number.setdefault(id(parent.node.layer), (len(number), parent.node.layer))
+                stack.append((parent.node, iter(parent.node.parents)))
+    node_depth, layer_depth = {}, {}
+    for node in reversed(post_order):  # each call after every call that reads it
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for parent in node.parents:
+            node_depth[id(parent.node)] = max(node_depth.get(id(parent.node), 0), depth + 1)
+    return [layer for _, layer in sorted(number.values(), key=lambda e: (-layer_depth[id(e[1])], e[0]))]
 
 
 def _is_model(layer):

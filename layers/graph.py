@@ -78,6 +78,17 @@ class Node:
         """Every tensor this node reads: inputs, then initial states."""
         return list(self.inputs) + list(self.states or [])
 
+    @property
+    def input_tensors(self):
+        """Keras' name for what the call read (``layer.input``): the inputs, then the initial states; an Input's
+        node lists its placeholder, as in Keras."""
+        return self.parents or list(self.outputs)
+
+    @property
+    def output_tensors(self):
+        """Keras' name for the call's outputs (``layer.output``)."""
+        return list(self.outputs)
+
 
 class InputLayer(Layer):
     """The source node of an ``Input`` placeholder; at run time it hands its fed value on unchanged."""

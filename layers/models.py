@@ -135,6 +135,7 @@ def _with_custom(spec, custom_objects):
         return {k: _with_custom(v, custom_objects) for k, v in spec.items()}
     if isinstance(spec, list):
         return [_with_custom(v, custom_objects) for v in spec]
+    custom_objects = serialization.with_custom_objects(custom_objects)
     if isinstance(spec, str) and custom_objects and spec in custom_objects:
         return custom_objects[spec]
     return spec
@@ -146,7 +147,7 @@ def make_optimizer(config, custom_objects=None):
             or not isinstance(config.get("config", {}), dict):
         raise ValueError(f"malformed optimizer config {config!r:.200}")
     settings = dict(config.get("config", {}))
-    cls = (custom_objects or {}).get(config["class_name"])
+    cls = (serialization.with_custom_objects(custom_objects) or {}).get(config["class_name"])
     if cls is not None:
         return cls.from_config(settings)
     # later Keras 2 releases store a 'name' and Adam's 'amsgrad' switch; off, it is the rule implemented here

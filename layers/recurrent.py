@@ -120,7 +120,12 @@ def _set_dtype(cell, dtype):
 
 def split_state_list(layer, inputs, kwargs):
     """Keras: ``layer([x, h, c])`` is ``layer(x, initial_state=[h, c])``. For a list or tuple of arrays/Tensors (a
-    nested list of numbers is data), returns its first element and puts the rest in ``kwargs['initial_state']``."""
+    nested list of numbers is data), returns its first element and puts the rest in ``kwargs['initial_state']``.
+    ``constants=`` (Keras 2.0.9+) is refused here, with the way to do without it."""
+    if "constants" in kwargs:
+        raise TypeError(f"layer {layer.name!r}: `constants` (per-sequence inputs of a cell, Keras 2.0.9+) is not "
+                        "supported; give the cell the values as part of its input instead: repeat them over the "
+                        "timesteps (RepeatVector) and concatenate them to the sequence (docs/keras.md)")
     if not isinstance(inputs, (list, tuple)):
         return inputs
     if not inputs or np.isscalar(inputs[0]) or isinstance(inputs[0], (list, tuple)):
@@ -140,8 +145,8 @@ def _as_bool_mask(mask):
 class RNN(Layer):
     """A recurrent layer over any cell: the sequence machinery around one step.
 
-    cell: a cell (a Layer with ``state_size`` and ``call(inputs, states, training=False) -> (output,
-        new_states)``, see ``layers/recurrent_cells.py``), or a list of cells (a ``StackedRNNCells``).
+    cell: a cell (a Layer, or any object, with ``state_size`` and ``call(inputs, states, training=False) ->
+        (output, new_states)``, see ``layers/recurrent_cells.py``), or a list of cells (a ``StackedRNNCells``).
     return_sequences: return the output of every step (batch, timesteps, output_size), not only the last.
     return_state: also return the final states: ``[output, *final_states]``.
     go_backwards: process the sequence from its last step to its first (the outputs are in processing order).
@@ -173,9 +178,7 @@ class RNN(Layer):
         owner = type(self).__name__
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
-        if not isinstance(cell, Layer):
-            raise TypeError(f"{owner}: cell must be a Layer with state_size and call(inputs, states), got "
-                            f"{type(cell).__name__}")
+        cell = recurrent_cells.as_cell(cell, f"{owner}: cell")  # Keras 2.1: a cell need not be a Layer
         if not callable(getattr(cell, "call", None)):
             raise TypeError(f"{owner}: cell {cell.name!r} has no call(inputs, states) method")
         recurrent_cells.state_sizes(cell)  # a cell without a valid state_size fails here, naming the problem
@@ -226,6 +229,12 @@ class RNN(Layer):
                 "`batch_shape=(...)` to the Input of a functional model")
 
     # ------------------------------------------------------------ weights and shapes
+    @property
+    def trainable_weights(self):
+        """The cell's trainable weights (a frozen cell, or level of a stack, keeps its own out); none while this
+        layer is frozen."""
+        return self.cell.trainable_weights if self.trainable else []
+
     def build(self, input_shape):
         self._check_ndim(input_shape)
         declared = self.batch_input_shape  # checked against the input by Layer.check_declared_shape

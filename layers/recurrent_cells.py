@@ -17,7 +17,9 @@ and optionally
   every step as ``call(..., dropout_masks={name: mask or None})``. A mask's shape is (..., batch, size): batch on
   the second-to-last axis, one mask per sample, so that it multiplies a (batch, size) Tensor.
 
-``build(input_shape)`` receives (batch, input_dim). A minimal cell, with its own dropout on the inputs::
+``build(input_shape)`` receives (batch, input_dim). An object that is not a Layer but has ``state_size`` and ``call``
+is a cell too (as in Keras 2.1), without weights or config (``_PlainCell``). A minimal cell, with its own dropout on
+the inputs::
 
     class MinimalRNNCell(Layer):
         def __init__(self, units, dropout=0.0, **kwargs):
@@ -59,10 +61,10 @@ import numpy as np
 import minigrad as mg
 
 from . import activations, constraints, initializers, regularizers, rnn_kernels, serialization
-from .base import Layer, shape_str
+from .base import Layer, _snake, shape_str, unique_name
 
 __all__ = ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "state_sizes", "output_size", "output_state",
-           "state_names", "call_cell"]
+           "state_names", "call_cell", "as_cell"]
 
 
 # ------------------------------------------------------------------------------------------------ the protocol
@@ -181,6 +183,55 @@ def check_step_result(cell, result, inputs, states):
         raise ValueError(f"cell {name!r}: the output has shape {shape_str(output.shape)}, expected "
                          f"{shape_str(want)} (batch, output_size)")
     return output, list(new)
+
+
+class _PlainCell(Layer):
+    """A cell that is not a Layer, run as one: Keras 2.1 accepts any object with ``state_size`` and ``call(inputs,
+    states)`` as a cell, and so do ``RNN`` and ``StackedRNNCells`` (they wrap it in this class, which is not
+    registered: it has no config).
+
+    ``cell`` is the object. It has no weights here (arrays it holds are constants, as Keras treats them) and no
+    config (a model holding it cannot be saved by its config: write the cell as a Layer with ``get_config`` for
+    that). ``output_size``, ``state_names`` and ``dropout_spec`` are read from it when it declares them.
+    """
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+        if callable(getattr(cell, "dropout_spec", None)):
+            self.dropout_spec = cell.dropout_spec
+
+    @property
+    def state_size(self):
+        return self.cell.state_size
+
+    @property
+    def output_size(self):
+        return getattr(self.cell, "output_size", None)
+
+    @property
+    def state_names(self):
+        return getattr(self.cell, "state_names", None)
+
+    def call(self, inputs, states, training=False, dropout_masks=None):
+        return call_cell(self.cell, inputs, states, training, dropout_masks, check=False)
+
+    def get_config(self):
+        raise TypeError(f"cell {type(self.cell).__name__} is not a Layer, so it has no config and a model holding it "
+                        "cannot be saved or copied by its config: write the cell as a Layer with get_config()")
+
+
+def as_cell(cell, what):
+    """``cell`` as a Layer cell: a Layer as it is, any other object with ``state_size`` and ``call`` in a
+    ``_PlainCell``; otherwise TypeError, whose message starts with ``what`` (e.g. 'RNN: cell')."""
+    if isinstance(cell, Layer):
+        return cell
+    if not callable(getattr(cell, "call", None)) or not hasattr(cell, "state_size"):
+        raise TypeError(f"{what} must be a Layer, or any object with state_size and call(inputs, states), got "
+                        f"{type(cell).__name__}")
+    plain = _PlainCell(cell, name=unique_name(_snake(type(cell).__name__)))
+    state_sizes(plain)  # a bad state_size fails here, naming the problem
+    return plain
 
 
 # ------------------------------------------------------------------------------------------------ argument checks
@@ -602,23 +653,21 @@ class LSTMCell(_KernelCell):
 class StackedRNNCells(Layer):
     """Several cells as one: each step runs the cells in order, cell i reading cell i-1's output.
 
-    cells: a list of cells (Layers with ``state_size`` and ``call``). ``state_size`` is the cells' state sizes in
-    cell order, flat (two LSTMCells: [h1, c1, h2, c2]; so are ``initial_state`` and ``return_state``), the weights
-    are the cells' weights in cell order, and the output is the last cell's output.
+    cells: a list of cells (Layers, or other objects, with ``state_size`` and ``call``). ``state_size`` is the cells'
+    state sizes in cell order, flat (two LSTMCells: [h1, c1, h2, c2]; so are ``initial_state`` and ``return_state``),
+    the weights are the cells' weights in cell order, and the output is the last cell's output.
     """
 
     def __init__(self, cells, **kwargs):
         if not isinstance(cells, (list, tuple)) or not cells:
             raise ValueError(f"StackedRNNCells takes a non-empty list of cells, got {cells!r:.100}")
-        for i, cell in enumerate(cells):
-            if not isinstance(cell, Layer):
-                raise TypeError(f"StackedRNNCells: cell {i} must be a Layer (with state_size and call), got "
-                                f"{type(cell).__name__}")
-            state_sizes(cell)
         if len({id(c) for c in cells}) != len(cells):
             raise ValueError("StackedRNNCells: a cell appears twice in the list; create one cell per level")
+        cells = [as_cell(cell, f"StackedRNNCells: cell {i}") for i, cell in enumerate(cells)]
+        for cell in cells:
+            state_sizes(cell)
         super().__init__(**kwargs)
-        self.cells = list(cells)
+        self.cells = cells
         if kwargs.get("dtype") is None:
             self.dtype = cells[0].dtype
         else:
@@ -629,6 +678,11 @@ class StackedRNNCells(Layer):
     @property
     def state_size(self):
         return [s for cell in self.cells for s in state_sizes(cell)]
+
+    @property
+    def trainable_weights(self):
+        """The trainable weights of the trainable cells, in cell order (none while the stack is frozen)."""
+        return [w for cell in self.cells for w in cell.trainable_weights] if self.trainable else []
 
     @property
     def output_size(self):

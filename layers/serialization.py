@@ -5,7 +5,9 @@
 
 Every layer class defined in this package is registered under its class name when it is defined. A user's layer
 or cell joins with the ``register`` decorator, or is named for one call in ``custom_objects``
-(``{'MyCell': MyCell}``), which takes precedence over the registry.
+(``{'MyCell': MyCell}``), which takes precedence over the registry, or for a block of code with Keras'
+``CustomObjectScope`` (``with CustomObjectScope({'MyCell': MyCell}): model = load_model(path)``; also
+``custom_object_scope``, and ``get_custom_objects()``, the dict every lookup consults).
 
 A layer's ``get_config()`` lists its constructor arguments, JSON-safe: activations, initializers, regularizers and
 constraints through ``serialize_object`` (a built-in by name or ``{'class_name', 'config'}``, a user's function by
@@ -17,7 +19,8 @@ refused as malformed.
 """
 
 __all__ = ["register", "registered", "get_class", "serialize", "deserialize", "serialize_object",
-           "resolve_objects", "check_depth", "MAX_DEPTH"]
+           "resolve_objects", "check_depth", "MAX_DEPTH", "CustomObjectScope", "custom_object_scope",
+           "get_custom_objects", "with_custom_objects"]
 
 #: How deeply configs may nest (layers in wrappers in models ...): deeper is refused as malformed, long before
 #: Python's recursion limit.
@@ -45,9 +48,58 @@ def registered():
     return dict(_REGISTRY)
 
 
+# ---------------------------------------------------------------- the user's objects for a block of code
+
+_CUSTOM_OBJECTS = {}  # Keras' global custom objects: what CustomObjectScope blocks (and the user) put in
+
+
+def get_custom_objects():
+    """The dict of the user's objects ({name: class or function}) that every config lookup consults after its
+    own ``custom_objects`` (Keras' ``keras.utils.get_custom_objects``); ``CustomObjectScope`` fills it for a
+    block, and entries put in by hand stay."""
+    return _CUSTOM_OBJECTS
+
+
+class CustomObjectScope:
+    """``with CustomObjectScope({'MyCell': MyCell}, ...):`` makes the user's classes and functions known by name to
+    every config lookup inside the block (``load_model``, ``model_from_json``, ``deserialize``, ``from_config``),
+    as if each call had been given them as ``custom_objects``; the lookups are as before after the block."""
+
+    def __init__(self, *objects):
+        for i, given in enumerate(objects):
+            if not isinstance(given, dict):
+                raise TypeError(f"CustomObjectScope takes dicts {{name: class or function}}; argument {i} is "
+                                f"{type(given).__name__}")
+        self.objects = objects
+        self._saved = None
+
+    def __enter__(self):
+        self._saved = dict(_CUSTOM_OBJECTS)
+        for given in self.objects:
+            _CUSTOM_OBJECTS.update(given)
+        return self
+
+    def __exit__(self, *exc_info):
+        _CUSTOM_OBJECTS.clear()
+        _CUSTOM_OBJECTS.update(self._saved)
+
+
+def custom_object_scope(*objects):
+    """``CustomObjectScope(*objects)`` (Keras' function of that name)."""
+    return CustomObjectScope(*objects)
+
+
+def with_custom_objects(custom_objects):
+    """The objects a lookup consults: ``custom_objects`` over those of ``get_custom_objects()``."""
+    if not _CUSTOM_OBJECTS:
+        return custom_objects
+    return {**_CUSTOM_OBJECTS, **(custom_objects or {})}
+
+
 def get_class(class_name, custom_objects=None):
-    """The class registered (or given in ``custom_objects``) under ``class_name``; ValueError names the unknown
-    name and how to make it known."""
+    """The class registered (or given in ``custom_objects``, or by a ``CustomObjectScope``) under ``class_name``;
+    ValueError names the unknown name and how to make it known."""
+    custom_objects = with_custom_objects(custom_objects)
     if custom_objects and class_name in custom_objects:
         return custom_objects[class_name]
     if class_name in _REGISTRY:
@@ -147,6 +199,7 @@ def resolve_objects(config, custom_objects=None):
     constructor). Arguments are recognised by their names' endings (``kernel_initializer``, ``activation``...);
     built-in names are left for the layer to resolve."""
     config = dict(config)
+    custom_objects = with_custom_objects(custom_objects)
     if not custom_objects:
         return config
     for key, value in config.items():

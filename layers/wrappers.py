@@ -30,12 +30,13 @@ def _classes(layer):
 def _copy(layer, name, go_backwards):
     """A new layer like ``layer`` (fresh weights), named ``name``, reading the sequence forwards or backwards: made
     from ``serialization.serialize(layer)``, or, for a user's layer or cell whose config does not give back its
-    constructor arguments (no get_config of its own), as a deep copy of the unbuilt layer."""
-    config = serialization.serialize(layer)
-    config["config"] = dict(config["config"], name=name, go_backwards=go_backwards)
+    constructor arguments (no get_config of its own, or a cell that is not a Layer), as a deep copy of the unbuilt
+    layer."""
     try:
+        config = serialization.serialize(layer)
+        config["config"] = dict(config["config"], name=name, go_backwards=go_backwards)
         new = serialization.deserialize(config, custom_objects=_classes(layer))
-    except TypeError:  # a constructor that its own config cannot call (no get_config of its own)
+    except TypeError:  # no config (a cell that is not a Layer), or one its constructor cannot take
         new = copy.deepcopy(layer)
         if new.built:
             raise TypeError(f"Bidirectional cannot copy the built layer {layer.name!r}: give its classes a "
@@ -131,6 +132,14 @@ class Bidirectional(Layer):
             raise
 
     # ------------------------------------------------------------ weights and shapes
+    @property
+    def trainable_weights(self):
+        """The forward layer's trainable weights, then the backward layer's (a frozen direction keeps its own
+        out); none while the wrapper is frozen."""
+        if not self.trainable:
+            return []
+        return self.forward_layer.trainable_weights + self.backward_layer.trainable_weights
+
     def build(self, input_shape):
         self.forward_layer._maybe_build(tuple(input_shape))
         self.backward_layer._maybe_build(tuple(input_shape))

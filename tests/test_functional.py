@@ -154,7 +154,7 @@ def test_encoder_decoder_gradcheck_reaches_the_encoder():
     zero_grads(weights)
     target = rand(2, 2, 3, seed=3)
     ((model([xe, xd]) - target) ** 2).sum().backward()
-    encoder = model.layers[1]
+    encoder = model.layers[2]  # Keras' order, as lstm_seq2seq_restore reads it: both Inputs, then the encoder
     assert isinstance(encoder, LSTM) and encoder.return_state
     for w in encoder.weights:
         assert w.grad is not None and np.abs(w.grad).max() > 1e-8, w.name
