@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 import minigrad as mg
+from minigrad.ops import max_keepdims
 
 __all__ = ["EPSILON", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge", "logcosh",
@@ -111,7 +112,7 @@ def _reduce(per_sample, reduction, name):
 
 def _softmax_parts(z):
     """(z - max z, exp of that, its sum) along the last axis: the shifted form in which nothing overflows."""
-    shifted = z - z.max(axis=-1, keepdims=True)
+    shifted = z - max_keepdims(z, (z.ndim - 1,))
     e = np.exp(shifted)
     return shifted, e, e.sum(axis=-1, keepdims=True)
 
@@ -141,9 +142,9 @@ class SparseSoftmaxCrossEntropy(mg.Function):
     @staticmethod
     def backward(ctx, g):
         (p,) = ctx.saved_tensors
-        d = p * np.expand_dims(g, -1)
-        rows = d.reshape(-1, d.shape[-1])  # a fresh array: a view
-        rows[np.arange(len(rows)), ctx.labels.reshape(-1)] -= np.reshape(g, -1)
+        labels = ctx.labels
+        d = p * np.expand_dims(g, -1)  # laid out as p (as z: a time-major view stays one), so indexed, not reshaped
+        d[(*np.indices(labels.shape, sparse=True), labels)] -= g
         return d
 
     @staticmethod
