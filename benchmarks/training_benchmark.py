@@ -465,7 +465,8 @@ def breakdown(model, x, y, batch, epochs):
     stats = {k: (n / epochs, s / epochs * 1e3) for k, (n, s) in timers.stats.items()}
     epoch_ms = sum(totals) / epochs * 1e3
     parts = collections.OrderedDict()
-    parts["recurrent kernel forward"] = sum(v[1] for (op, ph), v in stats.items() if op in KERNEL_OPS and ph == "forward")
+    parts["recurrent kernel forward"] = sum(v[1] for (op, ph), v in stats.items()
+                                            if op in KERNEL_OPS and ph == "forward")
     parts["recurrent kernel backward"] = sum(v[1] for (op, ph), v in stats.items()
                                              if op in KERNEL_OPS and ph == "backward")
     parts["other ops forward"] = sum(v[1] for (op, ph), v in stats.items() if ph == "forward" and op not in KERNEL_OPS)
