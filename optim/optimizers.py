@@ -182,16 +182,22 @@ class _FlatState:
         entries, current, finite = [None] * len(params), [], True
         for group in self.groups:
             old, new = group.current, 1 - group.current
+            checked = False  # whether the new values and state were checked chunk by chunk, while in cache
             if vectorized:
                 values, flat_grads = group.values, group.grads
                 for i, start, stop, _, _ in group.members:
                     values[start:stop] = params[i].data.reshape(-1)
                     flat_grads[start:stop] = grads[i].reshape(-1)
                 olds, news = group.buffers[old], group.buffers[new]
+                # a constraint changes values after the rule: then they are checked after it
+                checked = all(getattr(params[m[0]], "constraint", None) is None for m in group.members)
                 for a in range(0, len(values), group.chunk):  # each chunk's new values replace its old ones
                     b = a + group.chunk
+                    chunk = {k: x[a:b] for k, x in news.items()}
                     values[a:b] = opt._update(values[a:b], flat_grads[a:b], {k: x[a:b] for k, x in olds.items()},
-                                              {k: x[a:b] for k, x in news.items()}, lr)
+                                              chunk, lr)
+                    if checked:
+                        finite = finite and _finite(values[a:b]) and all(_finite(x) for x in chunk.values())
             else:
                 for i, start, stop, shape, views in group.members:
                     group.values[start:stop].reshape(shape)[...] = opt._update(params[i].data, grads[i], views[old],
@@ -208,7 +214,8 @@ class _FlatState:
                     value[...] = constrained
                 entries[i] = (p, value)
             current.append(new)
-            finite = finite and _finite(new_values) and all(_finite(b) for b in group.buffers[new].values())
+            if not checked:
+                finite = finite and _finite(new_values) and all(_finite(b) for b in group.buffers[new].values())
         if not finite:
             self._raise_non_finite(owner, entries, current, lr)
         return entries, self, current

@@ -158,3 +158,19 @@ def test_a_parameter_that_changed_shape_is_refused():
     opt.reset_state()
     opt.step([p])
     assert opt.get_state(p)["m"].shape == (3, 2)
+
+
+def test_non_finite_values_are_found_in_any_chunk_and_after_a_constraint():
+    ps = make_params()
+    opt = SGD(lr=0.1)
+    set_grads(ps, np.random.default_rng(8))
+    ps[1].grad[-1] = np.inf  # the last chunk of the 70000-element parameter
+    with pytest.raises(FloatingPointError, match="'p1'"):
+        opt.step(ps)
+    set_grads(ps, np.random.default_rng(8))
+    before = [p.data.copy() for p in ps]
+    ps[4].constraint = lambda w: w * np.nan  # the rule's values are finite; the constraint's are not
+    with pytest.raises(FloatingPointError, match="'p4'"):
+        opt.step(ps)
+    for p, b in zip(ps, before):
+        np.testing.assert_array_equal(p.data, b)
