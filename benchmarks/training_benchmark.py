@@ -17,7 +17,9 @@ The workloads (float32, Adam(lr=0.001, epsilon=1e-8), ``metrics=['accuracy']`` u
 The LSTMs use ``recurrent_activation='sigmoid'`` (PyTorch's gates, Keras 3's default). The same weights (ours,
 copied) in every framework:
 
-* ours: ``model.fit(x, y, batch_size, epochs=1, shuffle=True, verbose=0)`` per epoch.
+* ours: ``model.fit(x, y, batch_size, epochs=1, shuffle=True, verbose=0)`` per epoch, in a process of its own
+  started fresh (numpy and this project only, as a user's script runs it; loading PyTorch and Keras into the same
+  process changes how its heap and caches behave).
 * PyTorch: the loop a user writes: nn.Embedding / nn.LSTM(batch_first) / nn.Linear, one ``torch.randperm`` per
   epoch and one indexed batch per step, ``zero_grad``, forward, ``cross_entropy`` / ``binary_cross_entropy_with_logits``
   on the logits, ``backward``, ``Adam.step``, and the batch's loss (and accuracy) read as floats, as a loop that
@@ -350,19 +352,78 @@ def _time_call(fn):
     return w1 - w0, c1 - c0
 
 
+def timed(fn):
+    """An epoch function that returns its own (wall, cpu) seconds, measured after a garbage collection."""
+    def run():
+        gc.collect()
+        return _time_call(fn)
+    return run
+
+
 def time_epochs(entries, rounds):
-    """entries: {framework: epoch function}. One warm-up epoch each, then ``rounds`` interleaved rounds.
-    Returns {framework: {'wall': [s...], 'cpu': [s...]}}."""
+    """entries: {framework: function running one epoch and returning its (wall, cpu) seconds}. One warm-up epoch
+    each, then ``rounds`` interleaved rounds. Returns {framework: {'wall': [s...], 'cpu': [s...]}}."""
     for fn in entries.values():
         fn()
     out = {name: {"wall": [], "cpu": []} for name in entries}
     for _ in range(rounds):
         for name, fn in entries.items():
-            gc.collect()
-            wall, cpu = _time_call(fn)
+            wall, cpu = fn()
             out[name]["wall"].append(wall)
             out[name]["cpu"].append(cpu)
     return out
+
+
+class OursProcess:
+    """This project's model in a process of its own, started fresh: numpy and this project only, as a user's
+    training script, and not the process that has PyTorch and Keras loaded (their libraries change how the heap
+    and the caches behave, which moved our epoch times by up to 20 %). ``epoch()`` runs one timed epoch there."""
+
+    def __init__(self, name, metrics, threads):
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_ours_worker, args=(child, name, tuple(metrics), threads), daemon=True)
+        self.process.start()
+        child.close()
+
+    def _ask(self, *request):
+        self.conn.send(request)
+        answer = self.conn.recv()
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def epoch(self):
+        return self._ask("epoch")
+
+    def breakdown(self, epochs):
+        return self._ask("breakdown", epochs)
+
+    def close(self):
+        try:
+            self.conn.send(("stop",))
+        finally:
+            self.process.join(timeout=30)
+
+
+def _ours_worker(conn, name, metrics, threads):
+    spec = WORKLOADS[name]
+    with thread_limit(threads):
+        x, y = make_data(spec)
+        model = build_ours(spec, metrics)  # the same seed: the weights the parent checked against the others
+        fit = timed(lambda: model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0))
+        while True:
+            request = conn.recv()
+            try:
+                if request[0] == "epoch":
+                    conn.send(fit())
+                elif request[0] == "breakdown":
+                    conn.send(breakdown(model, x, y, spec["batch"], request[1]))
+                else:
+                    return
+            except Exception as e:  # noqa: BLE001 - handed to the parent, which raises it
+                conn.send(e)
 
 
 def summarize(samples):
@@ -611,15 +672,20 @@ def main(argv=None):
             if not good:
                 print("MISMATCH in %s: %s" % (name, rows), file=sys.stderr)
                 continue
-            entries = {"ours": lambda: ours.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0)}
-            if torch_loop is not None:
-                entries["torch"] = torch_loop.epoch
-            if keras_model is not None:
-                entries["keras"] = lambda: keras_model.fit(x, y, batch_size=spec["batch"], epochs=1, verbose=0)
-            timed = time_epochs(entries, args.rounds)
-            results[name] = {k: summarize(v) for k, v in timed.items()}
-            if args.breakdown:
-                breakdowns[name] = breakdown(ours, x, y, spec["batch"], args.breakdown_epochs)
+            child = OursProcess(name, metrics, args.threads)
+            try:
+                entries = {"ours": child.epoch}
+                if torch_loop is not None:
+                    entries["torch"] = timed(torch_loop.epoch)
+                if keras_model is not None:
+                    entries["keras"] = timed(lambda: keras_model.fit(x, y, batch_size=spec["batch"], epochs=1,
+                                                                     verbose=0))
+                samples = time_epochs(entries, args.rounds)
+                results[name] = {k: summarize(v) for k, v in samples.items()}
+                if args.breakdown:
+                    breakdowns[name] = child.breakdown(args.breakdown_epochs)
+            finally:
+                child.close()
     info["load_average_end"] = _loadavg()
     print("\n".join(report_lines(info, all_checks, results, breakdowns, markdown=False)))
     if args.markdown:
