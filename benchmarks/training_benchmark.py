@@ -555,11 +555,13 @@ def report_lines(info, checks, results, breakdowns, markdown):
                "Keras 3 fit")
     out.append("")
     for key in ("date", "cpu", "logical_cpus", "threads", "python", "numpy", "blas", "torch", "keras",
-                "load_average", "command"):
-        out.append(("- **%s**: %s" if markdown else "%-13s %s") % (key + ("" if markdown else ":"), info[key]))
+                "load_average", "load_average_end", "command"):
+        out.append(("- **%s**: %s" if markdown else "%-17s %s") % (key + ("" if markdown else ":"), info.get(key)))
     env = info["env"]
-    out.append(("- **%s**: %s" if markdown else "%-13s %s") % ("env" + ("" if markdown else ":"),
+    out.append(("- **%s**: %s" if markdown else "%-17s %s") % ("env" + ("" if markdown else ":"),
                                                                env or "(no BLAS/thread variables set)"))
+    out.append(("- " if markdown else "") + "ours runs in a fresh process of its own (numpy and this project "
+               "only); PyTorch and Keras in this one")
     slow = [k for k in SLOW_OPENBLAS_VARS if k in env]
     if slow:
         out.append("")
@@ -595,6 +597,9 @@ def report_lines(info, checks, results, breakdowns, markdown):
         for part, ms in bd["parts"].items():
             rows.append([part, "%.1f" % ms, "%.0f%%" % (100 * ms / bd["epoch_ms"])])
         rows.append(["epoch (timed)", "%.1f" % bd["epoch_ms"], "100%"])
+        outside = bd["epoch_ms"] - bd["parts"]["recurrent kernel forward"] - bd["parts"]["recurrent kernel backward"]
+        rows.append(["of which outside the recurrent kernel", "%.1f" % outside,
+                     "%.0f%%" % (100 * outside / bd["epoch_ms"])])
         torch_ms = results.get(name, {}).get("torch")
         if torch_ms is not None:
             rows.append(["PyTorch's whole epoch (table above)", "%.1f" % torch_ms["median_ms"], ""])
