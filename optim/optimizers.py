@@ -98,9 +98,9 @@ def _param_name(p):
 
 
 # An elementwise rule runs on the flat buffers a chunk of this many bytes at a time: its temporaries then stay in
-# the L2 cache and come from malloc's free lists. On whole buffers of a few hundred KB, each temporary costs a
-# fresh mapping of pages (an Adam step over 89k float32 took 3x as long as per parameter); chunks of 64 KB to 256 KB
-# measured alike, smaller ones add calls.
+# the L2 cache and malloc serves them from memory it already holds. On whole buffers of a few hundred KB each
+# temporary came from freshly mapped pages (an Adam step over 89k float32 took 3x as long as per parameter); chunks
+# of 64 KB to 256 KB measured alike, smaller ones add calls.
 _CHUNK_BYTES = 1 << 17
 
 
@@ -111,8 +111,8 @@ def _finite(flat):
 
 def elementwise(rule):
     """Mark an ``_update`` rule as elementwise: every element of its results depends only on the same element of
-    ``value``, ``g`` and the slots (and on scalars). ``step`` then runs it once on the flat buffers of all the
-    parameters of a dtype, which computes exactly what running it per parameter computes."""
+    ``value``, ``g`` and the slots (and on scalars). ``step`` then runs it on the flat buffers of all the parameters
+    of a dtype, a chunk at a time, which computes exactly what running it per parameter computes."""
     rule.elementwise = True
     return rule
 
@@ -262,10 +262,10 @@ class Optimizer:
     How a step is stored and run: the state of all parameters of one dtype lives in one flat buffer per slot (each
     parameter's slot arrays are views into it), with a second set of buffers into which the next state is written;
     the two sets trade places when a step commits, so no step allocates state. A rule marked ``@elementwise``
-    (every built-in one: each output element depends only on the same element of the inputs) runs ONCE on the
-    flat buffers, all parameters concatenated, which gives the same numbers as running it per parameter in a
-    handful of large numpy calls instead of a handful per parameter; any other rule (a subclass's ``_update``
-    without the mark) runs per parameter on the views. The non-finite check is one dot product per flat buffer.
+    (every built-in one: each output element depends only on the same element of the inputs) runs on the flat
+    buffers, all parameters concatenated, 128 KB at a time: the same numbers as running it per parameter, in a
+    handful of numpy calls per chunk instead of a handful per parameter; any other rule (a subclass's ``_update``
+    without the mark) runs per parameter on the views. The non-finite check is one dot product per chunk.
 
     Arguments common to all optimizers (keyword-only):
         clipnorm: float >= 0 or None. When the global L2 norm of all gradients of a step is >= clipnorm, every
