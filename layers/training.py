@@ -116,8 +116,11 @@ def _settle_heap():
     another allocator it is one allocation and free, nothing more."""
     global _heap_settled
     if not _heap_settled:
-        np.empty(16 << 20, dtype=np.uint8)  # allocated and freed at once, its pages never touched
         _heap_settled = True
+        try:
+            np.empty(16 << 20, dtype=np.uint8)  # allocated and freed at once, its pages never touched
+        except MemoryError:  # a machine that cannot spare the address space keeps the default behaviour
+            pass
 
 
 # ================================================================ array plumbing
