@@ -278,6 +278,12 @@ class Embedding(Layer):
                 "mask_zero": self.mask_zero, "input_length": self._input_length}
 
 
+def _time_major_view(a):
+    """Whether ``a`` (batch, time, ...) is a view of a C-contiguous (time, batch, ...) array and not contiguous
+    itself."""
+    return a.ndim >= 3 and not a.flags.c_contiguous and a.swapaxes(0, 1).flags.c_contiguous
+
+
 class TimeDistributed(Layer):
     """Apply ``layer`` to every timestep: (batch, timesteps, ...) -> (batch, timesteps, ...layer output).
 
@@ -321,6 +327,14 @@ class TimeDistributed(Layer):
 
     def call(self, inputs, mask=None, training=False, **kwargs):
         b, t = inputs.shape[:2]
+        if isinstance(self.layer, (Dense, Activation)) and _time_major_view(inputs.data):
+            # a recurrent layer's output sequence: a (batch, time) view of a time-major array. Folded time-major,
+            # the input is not copied, and neither is the gradient that goes back to the recurrent layer (it wants
+            # it time-major); the output is again such a view. Only for layers that treat every row alike and
+            # draw no random numbers (the rows come in another order).
+            swap = (1, 0) + tuple(range(2, inputs.ndim))
+            out = self.layer(inputs.transpose(swap).reshape((t * b,) + inputs.shape[2:]), training=training, **kwargs)
+            return out.reshape((t, b) + out.shape[1:]).transpose((1, 0) + tuple(range(2, out.ndim + 1)))
         flat = inputs.reshape((b * t,) + inputs.shape[2:])
         out = self.layer(flat, training=training, **kwargs)  # through __call__: the inner layer's checks and penalties
         return out.reshape((b, t) + out.shape[1:])

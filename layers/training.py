@@ -99,6 +99,30 @@ def logit_activation(layer, loss_fn):
     return act if activations.builtin_name(act) == want else None
 
 
+# ================================================================ memory
+
+_heap_settled = False
+
+
+def _settle_heap():
+    """Let freed memory stay in the heap for the next batch instead of going back to the operating system.
+
+    Every batch allocates and frees arrays of the same sizes, a few MB in all. glibc's malloc returns the free
+    memory at the top of its heap to the system once it exceeds its trim threshold (128 KB until adjusted), and then
+    every page of the next batch's arrays is faulted in and zeroed again: measured, 17,000 page faults per epoch of
+    the char-LM benchmark (about 40 ms of 220), in some processes and not in others, depending on how the heap
+    happened to be laid out. Freeing one block that malloc mapped on its own raises its thresholds (the dynamic
+    mmap threshold of mallopt(3)): after a 16 MB block, up to 32 MB of free heap is kept. Done once per process; with
+    another allocator it is one allocation and free, nothing more."""
+    global _heap_settled
+    if not _heap_settled:
+        _heap_settled = True
+        try:
+            np.empty(16 << 20, dtype=np.uint8)  # allocated and freed at once, its pages never touched
+        except MemoryError:  # a machine that cannot spare the address space keeps the default behaviour
+            pass
+
+
 # ================================================================ array plumbing
 
 def _to_array(a, what):
@@ -435,6 +459,7 @@ class TrainingMixin:
     """
 
     def _init_training(self):
+        _settle_heap()
         self.optimizer = None
         self.loss = None
         self.loss_functions = None
@@ -779,11 +804,16 @@ class TrainingMixin:
 
     # ------------------------------------------------------------ one batch
     def _output_loss(self, i, y, out, mask, from_logits, weight=None):
-        """Loss of output ``i`` for one batch (Keras 2.0's weighted, masked objective: see the module docstring)."""
+        """Loss of output ``i`` for one batch (Keras 2.0's weighted, masked objective: see the module docstring),
+        and the output's probabilities (an ndarray) when a crossentropy of logits formed them on the way, else
+        None."""
         fn = self.loss_functions[i]
+        probabilities = None
         if fn in _BUILTIN_LOSSES:
-            kw = {"from_logits": True} if from_logits else {}
-            per_sample = fn(y, out, reduction="none", **kw)
+            if from_logits:
+                per_sample, probabilities = losses_module.with_probabilities(fn, y, out)
+            else:
+                per_sample = fn(y, out, reduction="none")
         else:
             per_sample = fn(y, out)
             if not isinstance(per_sample, mg.Tensor):
@@ -794,7 +824,11 @@ class TrainingMixin:
                     raise ValueError(f"loss {getattr(fn, '__name__', fn)!r} returns a scalar, so sample or class "
                                      "weights cannot be applied: return one value per sample (reduce the last axis "
                                      "only)")
-                return per_sample  # a custom loss that reduces itself cannot be masked
+                return per_sample, None  # a custom loss that reduces itself cannot be masked
+        return self._weighted_masked_mean(i, per_sample, mask, weight), probabilities
+
+    def _weighted_masked_mean(self, i, per_sample, mask, weight):
+        """The per-sample loss of output ``i`` reduced to its scalar: masked positions left out, weighted."""
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != per_sample.shape:
@@ -829,21 +863,26 @@ class TrainingMixin:
         """
         plan = self._logit_plan() if plan is None else plan
         outputs, masks = self._forward(xs, training=training, logits=[a is not None for a in plan])
-        preds = []
-        for out, act, layer in zip(outputs, plan, self._output_layers):
-            if act is None:
-                preds.append(out)
-            elif getattr(layer, "activity_regularizer", None) is not None:
+        ws = ws or [None] * len(outputs)
+        measured = {i for i, _, _, _ in self._metric_fns}
+        data_losses, preds = [], []
+        for i, (y, out, mask, act, w) in enumerate(zip(ys, outputs, masks, plan, ws)):
+            layer = self._output_layers[i]
+            probs = None
+            if act is not None and getattr(layer, "activity_regularizer", None) is not None:
                 # the layer recorded its activity penalty on the logits; Keras penalises the activations
                 probs = act(out)
                 layer._record_activity(probs)
-                preds.append(probs)
-            else:
-                with mg.no_grad():  # only the metrics need the probabilities
-                    preds.append(act(out))
-        ws = ws or [None] * len(outputs)
-        data_losses = [self._output_loss(i, y, out, mask, act is not None, w)
-                       for i, (y, out, mask, act, w) in enumerate(zip(ys, outputs, masks, plan, ws))]
+            loss_i, formed = self._output_loss(i, y, out, mask, act is not None, w)
+            data_losses.append(loss_i)
+            if act is None:
+                probs = out
+            elif probs is None and i in measured:
+                if formed is None:
+                    with mg.no_grad():  # only the metrics need the probabilities
+                        formed = act(out)
+                probs = formed
+            preds.append(probs)
         total = data_losses[0] * self.loss_weights[0] if self.loss_weights[0] != 1. else data_losses[0]
         for loss_i, w in zip(data_losses[1:], self.loss_weights[1:]):
             total = total + (loss_i * w if w != 1. else loss_i)
@@ -852,8 +891,8 @@ class TrainingMixin:
         values = [float(total.data)]
         if len(data_losses) > 1:
             values += [float(l.data) for l in data_losses]
-        values += [_metric_value(fn(ys[i], preds[i].data, reduction="none") if per_sample else fn(ys[i], preds[i].data),
-                                 masks[i])
+        values += [_metric_value(fn(ys[i], _data(preds[i]), reduction="none") if per_sample
+                                 else fn(ys[i], _data(preds[i])), masks[i])
                    for i, _, fn, per_sample in self._metric_fns]
         return total, values
 
@@ -1260,6 +1299,10 @@ class TrainingMixin:
             if bar is not None:
                 bar.update(step + 1)
         return self._format([np.concatenate(c, axis=0) for c in chunks])
+
+
+def _data(x):
+    return x.data if isinstance(x, mg.Tensor) else x
 
 
 def _callback_validation_data(val):

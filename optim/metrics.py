@@ -75,9 +75,9 @@ def _class_ids(y_true, y_pred, name):
         raise ValueError(f"{name}: y_true has shape {y_true.shape}; for y_pred of shape {y_pred.shape} it must be "
                          f"{lead} or {lead + (1,)} (integer class ids)")
     ids = y_true.reshape(lead)
-    if ids.size and not np.all(np.isfinite(ids) & (ids == np.round(ids))):
-        raise ValueError(f"{name}: y_true must hold integer class ids")
-    ids = ids.astype(np.int64)
+    if ids.dtype.kind not in "iu" and ids.size and not np.all(np.isfinite(ids) & (ids == np.round(ids))):
+        raise ValueError(f"{name}: y_true must hold integer class ids")  # (integers need no such test)
+    ids = ids.astype(np.int64, copy=False)
     if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
         raise ValueError(f"{name}: class id out of range [0, {num_classes}): min {ids.min()}, max {ids.max()}")
     return ids
