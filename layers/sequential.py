@@ -147,6 +147,31 @@ class Sequential(TrainingMixin, Layer):
         self._require_layers()
         return self._output_shape
 
+    # Keras' model.input / model.output: the stack written as a functional graph, made when first asked for, so
+    # that a program can cut a model out of it (Model(model.input, model.layers[-2].output))
+    @property
+    def input(self):
+        """The symbolic Input the stack reads (Keras' ``model.input``); with ``output`` and the layers' own
+        ``input``/``output`` it lets a functional ``Model`` be cut out of the stack."""
+        return self._symbolic_graph()[0]
+
+    @property
+    def output(self):
+        """The symbolic output of the last layer on ``input`` (Keras' ``model.output``)."""
+        return self._symbolic_graph()[1]
+
+    def _symbolic_graph(self):
+        self._require_layers()
+        cached = self.__dict__.get("_graph")
+        if cached is None or cached[2] != [id(layer) for layer in self._layers]:
+            first = self._layers[0]
+            dtype = first.input_dtype if first.input_dtype is not None else first.dtype
+            x = inp = graph.make_input(self.input_shape, dtype.name)
+            for layer in self._layers:
+                x = layer(x)
+            self._graph = cached = (inp, x, [id(layer) for layer in self._layers])
+        return cached[0], cached[1]
+
     def _require_layers(self):
         if not self._layers:
             raise TypeError(f"Sequential model {self.name!r} is empty: add layers first")

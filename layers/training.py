@@ -416,8 +416,8 @@ def print_summary(rows, headers, line_length, positions, trainable, non_trainabl
     """Print a Keras-style table.
 
     rows: lists of fields (one per column; an empty first field continues the previous layer's row, as the
-    functional summary's extra "Connected to" lines do); headers: the column titles; positions: each column's right edge as a
-    fraction of ``line_length`` (or absolute ints); trainable / non_trainable: the parameter totals.
+    functional summary's extra "Connected to" lines do); headers: the column titles; positions: each column's right
+    edge as a fraction of ``line_length`` (or absolute ints); trainable / non_trainable: the parameter totals.
     """
     print_fn = print_fn or print
     if positions[-1] <= 1:
@@ -472,6 +472,23 @@ class TrainingMixin:
         self._sample_weight_modes = None
         self.stop_training = False
         self.history = None
+
+    def get_layer(self, name=None, index=None):
+        """A layer of the model by ``name``, or by ``index`` in ``layers`` (Keras 2.0; the index wins when both are
+        given). Raises ValueError naming what is missing."""
+        layers = self.layers
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral) \
+                    or not -len(layers) <= index < len(layers):
+                raise ValueError(f"model {self.name!r} has {len(layers)} layers; index {index!r} is out of range")
+            return layers[index]
+        if name is None:
+            raise ValueError("get_layer needs a layer name or an index")
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"model {self.name!r} has no layer named {name!r}; its layers are "
+                         f"{[layer.name for layer in layers]}")
 
     # ------------------------------------------------------------ weights
     @property
@@ -890,7 +907,7 @@ class TrainingMixin:
             total = total + penalty
         values = [float(total.data)]
         if len(data_losses) > 1:
-            values += [float(l.data) for l in data_losses]
+            values += [float(loss_i.data) for loss_i in data_losses]
         values += [_metric_value(fn(ys[i], _data(preds[i]), reduction="none") if per_sample
                                  else fn(ys[i], _data(preds[i])), masks[i])
                    for i, _, fn, per_sample in self._metric_fns]
@@ -1221,12 +1238,14 @@ class TrainingMixin:
             if _is_feed(validation_data):
                 val_feed = _Feed(validation_data, "validation_data")
                 validation_steps = val_feed.steps(where, "validation_steps", validation_steps)
-                validate = lambda: self._evaluate_feed(where, val_feed, validation_steps)
+                def validate():
+                    return self._evaluate_feed(where, val_feed, validation_steps)
             else:
                 val = self._validation_arrays(where, validation_data)
                 callback_val = _callback_validation_data(val)
                 # Keras 2.0 evaluates array validation data in batches of the last training batch's size
-                validate = lambda: self._test_loop(*val, last_size[0] or len(val[0][0]))
+                def validate():
+                    return self._test_loop(*val, last_size[0] or len(val[0][0]))
 
         def epoch_batches(epoch):
             for _ in range(steps_per_epoch):
