@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 import minigrad as mg
+from minigrad.scan import replay
 
 from . import recurrent_cells, regularizers, rnn_kernels, serialization
 from .base import Layer, pop_legacy_kwargs, shape_str
@@ -411,7 +412,12 @@ class RNN(Layer):
         if fused is not None:
             outputs, last, finals = self._fused(x, states, mask, fused)
         else:
-            outputs, last, finals = self._unrolled(x, states, mask, masks, training)
+            result = None
+            if not self.unroll and not 0 < self.truncate_gradient < t and self._scannable:
+                result = self._scanned(x, states, mask, masks, training)
+            if result is None:
+                result = self._unrolled(x, states, mask, masks, training)
+            outputs, last, finals = result
         if self.stateful:  # no gradient crosses batches: truncated BPTT, as in Keras
             self.states = [np.array(s.data, dtype=self.dtype) for s in finals]
         output = outputs if self.return_sequences else last
@@ -455,6 +461,45 @@ class RNN(Layer):
                 mask = mask[:, ::-1]
             x, go_backwards = outputs, False
         return outputs, finals[start - n], finals  # the built-in cells' output is their first state
+
+    @property
+    def _scannable(self):
+        """Whether the scan path may run this layer's cell: a cell without the split step (the built-in cells have
+        their fused kernel), unless it says ``scannable = False``."""
+        return not self._split_step and getattr(self.cell, "scannable", True) is not False
+
+    def _scanned(self, x, states, mask, dropout_masks, training):
+        """The tape path's loop, traced once and replayed as ONE tape entry (``minigrad.scan``): the same ops at
+        every step (the cell's step, then the masking rule), so the same function and gradients, without a tape
+        entry per op. Returns what ``_unrolled`` returns, or None when the step cannot be replayed (it is not the
+        same program at every step, see ``minigrad/scan.py``): the tape path runs it then."""
+        n = len(states)
+        constants = self.step_constants(dropout_masks)
+        xs = [mg.transpose(x, (1, 0, 2))]          # time-major: step t reads xs[t]
+        if mask is not None:
+            xs.append(mg.Tensor(np.ascontiguousarray(mask.T)[:, :, None]))   # keep_t (batch, 1)
+
+        def step(carry, x_t):
+            states, previous = carry[:n], carry[n]
+            out, new = self.step(x_t[0], states, constants, training)
+            output_is_state = out is new[0]
+            if mask is not None:  # a masked step keeps the previous states and repeats the previous output
+                keep = x_t[1]
+                new = [mg.where(keep, a, b) for a, b in zip(new, states)]
+                if not output_is_state:
+                    out = mg.where(keep, out, previous)
+            previous = new[0] if output_is_state else out
+            return [*new, previous], ([previous] if self.return_sequences else None)
+
+        result = replay(step, [*states, self.initial_output(states)], xs, reverse=self.go_backwards)
+        if result is None:
+            return None
+        carry, ys, _ = result
+        seq = None
+        if self.return_sequences:  # ys[0][t] belongs to input step t: the outputs in processing order, batch first
+            seq = ys[0][::-1] if self.go_backwards else ys[0]
+            seq = mg.transpose(seq, (1, 0, 2))
+        return seq, carry[n], carry[:n]
 
     def _unrolled(self, x, states, mask, dropout_masks, training):
         """Record every timestep on the tape: BPTT is then minigrad's own reverse pass. Returns (the outputs

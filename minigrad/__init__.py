@@ -16,12 +16,13 @@ from .ops import (abs, add, broadcast_to, cast, clip, concatenate, div, exp, har
                   sqrt, stack, sub, sum, sum_to, tanh, transpose, unstack, where)
 from .random import get_rng, seed
 from .reverse import gradients
+from .scan import NotScannable, ScanPlan, scan, scan_plan
 from .tensor import Node, Tensor, enable_grad, is_grad_enabled, no_grad, toposort
 
 __all__ = [
     "Tensor", "Function", "Context", "Node", "no_grad", "enable_grad", "is_grad_enabled", "toposort",
     "grad", "value_and_grad", "gradients", "vjp", "jvp", "hvp", "hessian", "gradcheck", "gradgradcheck",
-    "GradcheckError", "seed", "get_rng", "random",
+    "GradcheckError", "seed", "get_rng", "random", "scan", "scan_plan", "ScanPlan", "NotScannable",
     "gradcheck_report", "GradcheckReport", "AnomalyError", "detect_anomaly", "track_ops", "scope", "tag_timesteps",
     "tape", "tape_table", "print_tape", "tape_graph",
     "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "div", "exp", "hard_sigmoid", "log", "log_softmax",
