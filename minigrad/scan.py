@@ -46,6 +46,9 @@ step itself runs only twice (side effects of the step's Python code, such as cou
 ``mg.scan_plan(step, init, xs)`` returns the plan (``print(plan)`` lists every op and where it runs; ``plan.source`` the
 generated loops) or raises ``NotScannable`` with the reason.
 """
+import copy
+import threading
+
 import numpy as np
 
 from . import ops as _ops
@@ -60,6 +63,8 @@ _LEVEL_NAMES = {ONCE: "once", OVER_TIME: "over time", PER_STEP: "per step"}
 
 # Ops that act element by element (numpy broadcasting): run on time-stacked operands, they give the stack of
 # their per-step results, and their backward, the sum over time of the loop-invariant operands' gradients.
+# Ops whose forward and backward read nothing from their context: one context serves every step.
+_CONTEXT_FREE = frozenset([_ops.Add, _ops.Sub, _ops.Neg, _ops.Identity, _ops.Cast])
 _ELEMENTWISE = frozenset([
     _ops.Add, _ops.Sub, _ops.Mul, _ops.Div, _ops.Pow, _ops.Maximum, _ops.Minimum, _ops.Where, _ops.Neg, _ops.Exp,
     _ops.Log, _ops.Sqrt, _ops.Abs, _ops.Tanh, _ops.Sigmoid, _ops.Softplus, _ops.HardSigmoid, _ops.Relu, _ops.Clip,
@@ -140,6 +145,13 @@ class _Trace:
         if id(t) in self._tensors:
             return self._tensors[id(t)]
         return self.tensor_arg(t)[0]
+
+    def structure_only(self):
+        """A copy without the constants and Tensors (each constant replaced by its type)."""
+        tr = _Trace()
+        tr.values = [(k[0], type(k[1])) if k[0] == "k" else k for k in self.values]
+        tr.shapes, tr.dtypes, tr.ops, tr.carry_out, tr.ys = self.shapes, self.dtypes, self.ops, self.carry_out, self.ys
+        return tr
 
 
 def _trace_step(step, carry, x):
@@ -354,6 +366,8 @@ class ScanPlan:
             op.context = _context_class(op.fn, op.per_step_needs)
         self.per_step = [op for op in self.ops if op.level == PER_STEP]
         self.hoisted = [op for op in self.ops if op.level != PER_STEP]
+        self._stored = [op for op in self.per_step if op.fn not in _CONTEXT_FREE]   # contexts kept per step
+        self._keep_cotangents()
         # values the loop reads that are made before it: xs slices, over-time values (per-step views), and values
         # computed once (invariants, constants, ONCE ops)
         read = set(tr.carry_out) | set(tr.ys)
@@ -361,7 +375,42 @@ class ScanPlan:
             read.update(v for v, _ in op.args)
             read.update(v for _, v in op.options)
         self.loop_reads = sorted(read)
-        self._source = {}
+        self.xs_read = {tr.values[v][1] for v in self.loop_reads if tr.values[v][0] == "x"}
+        # the loops' sources, generated once per plan (a plan serves every call whose step has its structure)
+        self.sources = {"keep": self._forward_source(True), "infer": self._forward_source(False),
+                        "backward": self._backward_source()}
+
+    def _keep_cotangents(self):
+        """Which per-step cotangents the reverse loop keeps for after it (``kept``: value -> the value whose
+        cotangent it equals): the outputs of products and sums whose weight gradient is deferred, and the values
+        made over time (their backward runs on all steps at once). A value whose only cotangent comes through a sum
+        (``a + b`` passes its cotangent on unchanged) keeps its sum's: x W + h R + b keeps ONE array per step for
+        dW, dR, db and dx. The loop copies each kept cotangent into a (T, ...) buffer that lives from one pass to
+        the next (``K<value>``), so that the per-step arrays are freed as the loop goes (fresh memory faults)."""
+        tr = self.tr
+        deliveries = [0] * len(tr.values)
+        for v in tr.carry_out + tr.ys:
+            deliveries[v] += 1
+        for op in self.per_step:
+            for p, (v, _) in enumerate(op.args):
+                if op.per_step_needs[p]:
+                    deliveries[v] += 1
+        same = list(range(len(tr.values)))  # same[v]: the value whose cotangent equals v's
+        for op in reversed(self.per_step):
+            if not op.backward or not _trusted(op.fn) or len(op.outs) != 1:
+                continue
+            o = op.outs[0]
+            for p, (v, _) in enumerate(op.args):
+                passes = op.fn in (_ops.Add, _ops.Identity) or (op.fn is _ops.Sub and p == 0)
+                if (passes and op.per_step_needs[p] and deliveries[v] == 1 and tr.shapes[v] == tr.shapes[o]
+                        and tr.dtypes[v] == tr.dtypes[o]):
+                    same[v] = same[o]
+        kept = {op.outs[0]: same[op.outs[0]] for op in self.per_step if op.deferred}
+        kept.update({v: same[v] for v in range(len(tr.values)) if self.level[v] == OVER_TIME and tr.values[v][0] == "o"
+                     and self.need[v] and deliveries[v]})
+        self.kept = kept
+        self.kept_roots = sorted(set(kept.values()))
+        self.deliveries = deliveries
 
     def _batchable(self, op):
         """Does running ``op`` on time-stacked operands (T, ...) give the stack of its per-step results? Elementwise
@@ -414,7 +463,7 @@ class ScanPlan:
     @property
     def source(self):
         """The generated forward (keeping contexts) and reverse loops, as Python source."""
-        return self._forward_source(True) + "\n" + self._backward_source()
+        return self.sources["keep"] + "\n" + self.sources["backward"]
 
     # ------------------------------------------------------------ the generated loops
     def _name(self, v):
@@ -448,13 +497,12 @@ class ScanPlan:
         for op in self.per_step:
             head += [f"F{op.j}", f"N{op.j}"]
         L = ["def forward(env):", "    " + ", ".join(head) + ", = env"]
-        if not keep:
-            L += [f"    C{op.j} = N{op.j}()" for op in self.per_step]
+        L += [f"    C{op.j} = N{op.j}()" for op in self.per_step if not keep or op.fn in _CONTEXT_FREE]
         L.append("    for t in order:")
         B = "        "
         L += [B + s for s in per_t]
         for op in self.per_step:
-            if keep:
+            if keep and op.fn not in _CONTEXT_FREE:
                 L.append(B + f"C{op.j} = N{op.j}()")
             args = [self._name(v) for v, _ in op.args] + [f"{name}={self._name(v)}" for name, v in op.options]
             call = f"F{op.j}(C{op.j}, {', '.join(args)})"
@@ -465,8 +513,8 @@ class ScanPlan:
                 L.append(B + f"{outs[0]} = {call}" + f"    # {op.fn.__name__}")
                 if not _trusted(op.fn) or not tr.shapes[op.outs[0]]:
                     L.append(B + f"if type({outs[0]}) is not ndarray: {outs[0]} = ONE({outs[0]})")
-        if keep and self.per_step:
-            L.append(B + "CTX[t] = (" + ", ".join(f"C{op.j}" for op in self.per_step) + ",)")
+        if keep and self._stored:
+            L.append(B + "CTX[t] = (" + ", ".join(f"C{op.j}" for op in self._stored) + ",)")
         for k, v in enumerate(tr.ys):
             L.append(B + f"Y{k}[t] = {self._name(v)}")
         if self.n_carry:
@@ -500,7 +548,10 @@ class ScanPlan:
         if checked:
             lines.append(B + f"if type({expr}) is not ndarray or {expr}.shape != S{v} or {expr}.dtype is not T{v}: "
                              f"{expr} = FIX({expr}, S{v}, T{v}, {ctx}, {position})")
-        lines.append(B + f"{target} = {expr} if {target} is None else {target} + {expr}")
+        if self.deliveries[v] == 1 and not target.startswith("gA"):
+            lines.append(B + f"{target} = {expr}")      # its only cotangent at this step
+        else:
+            lines.append(B + f"{target} = {expr} if {target} is None else {target} + {expr}")
         return lines
 
     def _unchecked(self, op, p):
@@ -546,8 +597,6 @@ class ScanPlan:
             live = [g for g in gs if g != "None"]
             body.append(B + "if " + " or ".join(f"{g} is not None" for g in live) + f":    # {op.fn.__name__}")
             I = B + "    "
-            if op.deferred:
-                body.append(I + f"D{op.j}[t] = {gs[0]}")
             if not any(op.per_step_needs):
                 continue
             if op.multi and getattr(op.fn, "materialize_grads", True):
@@ -559,7 +608,8 @@ class ScanPlan:
             n = len(op.args)
             if n == 1:
                 body.append(I + f"r0 = {call}")
-                body.append(I + "if type(r0) is tuple: r0 = r0[0]")
+                if not _trusted(op.fn) or op.fn in (_ops.Concatenate, _ops.Stack):
+                    body.append(I + "if type(r0) is tuple: r0 = r0[0]")
             else:
                 body.append(I + ", ".join(f"r{p}" for p in range(n)) + f", = {call}")
             for p, (v, diff) in enumerate(op.args):
@@ -576,15 +626,11 @@ class ScanPlan:
         # accumulators: per step (reset at every step), or summed over the steps (loop-invariant values)
         sums = {v: name for name, v in self._targets.items() if name.startswith("gA")}
         locals_ = sorted(name for name in self._targets if not name.startswith("gA"))
-        over_time = sorted(v for name, v in self._targets.items() if name.startswith("gp"))
-        head += [f"GP{v}" for v in over_time]
-        for op in self.per_step:
-            if op.backward:
-                head.append(f"B{op.j}")
-                if op.deferred:
-                    head.append(f"D{op.j}")
+        head += [f"K{r}" for r in self.kept_roots] + ["COPY"]
+        head += [f"B{op.j}" for op in self.per_step if op.backward]
         head += [f"S{v}" for v in sorted(shapes)] + [f"T{v}" for v in sorted(shapes)]
-        contexts = [f"C{op.j}" for op in self.per_step]
+        contexts = [f"C{op.j}" for op in self._stored]
+        head += [f"C{op.j}" for op in self.per_step if op.fn in _CONTEXT_FREE]
         L = ["def backward(env):", "    " + ", ".join(head) + ", = env"]
         if sums:
             L.append("    " + " = ".join(sums.values()) + " = None")
@@ -596,23 +642,23 @@ class ScanPlan:
         L += body
         for i in range(self.n_x):
             L.append(B + (f"GX{i}[t] = gx{i}" if f"gx{i}" in locals_ else f"GX{i}[t] = None"))
-        for v in over_time:
-            L.append(B + f"GP{v}[t] = gp{v}")
+        for r in self.kept_roots:                # the cotangents kept for after the loop, into their buffers
+            name = self._target(r)
+            if name in self._targets:
+                L.append(B + f"if {name} is not None: COPY(K{r}[t], {name})")
+                L.append(B + f"else: K{r}[t] = 0")
+            else:
+                L.append(B + f"K{r}[t] = 0")
         if self.n_carry:
             L.append(B + ", ".join(f"gc{i}" for i in range(self.n_carry)) + " = "
                      + ", ".join(f"gcin{i}" if f"gcin{i}" in locals_ else "None" for i in range(self.n_carry)))
         L.append("    return (" + "".join(f"gc{i}, " for i in range(self.n_carry)) + "), {"
                  + ", ".join(f"{v}: {name}" for v, name in sums.items()) + "}")
         self._backward_shapes = sorted(shapes)
-        self._over_time_grads = over_time
         return "\n".join(L) + "\n"
 
     def _compiled(self, kind):
-        fn = self._source.get(kind)
-        if fn is None:
-            src = self._forward_source(kind == "keep") if kind != "backward" else self._backward_source()
-            fn = self._source[kind] = _compile(src, kind)
-        return fn
+        return _compile(self.sources[kind], kind)
 
 
 _COMPILED = {}
@@ -706,19 +752,11 @@ def _outputs(out, multi):
     return (_one(out),)
 
 
-def _stack(items, shape, dtype, memo=None):
-    """The per-step arrays of ``items`` (None: no cotangent there, zeros) as one (T, ...) array, or None. With a
-    ``memo`` (a list), a list of the very same arrays is stacked once (a sum's cotangent reaches both of its
-    operands as one array: x W + h R + b hands the same array to the bias, to h R and to x W)."""
+def _stack(items, shape, dtype, out=None):
+    """The per-step arrays of ``items`` (None: no cotangent there, zeros) as one (T, ...) array (into ``out``), or
+    None when every item is None."""
     if all(g is None for g in items):
         return None
-    if memo is not None:
-        for seen, stacked in memo:
-            if len(seen) == len(items) and all(a is b for a, b in zip(seen, items)):
-                return stacked
-        stacked = _stack(items, shape, dtype)
-        memo.append((items, stacked))
-        return stacked
     zero = None
     full = []
     for g in items:
@@ -727,7 +765,72 @@ def _stack(items, shape, dtype, memo=None):
                 zero = np.zeros(shape, dtype)
             g = zero
         full.append(g)
-    return np.stack(full)
+    return np.stack(full, out=out)
+
+
+class _Pool:
+    """Work arrays kept from one reverse pass to the next. Fresh memory costs a page fault per 4 KiB page when it is
+    first written, a large share of a pass at small sizes (the fused kernels keep their buffers the same way)."""
+
+    def __init__(self, max_bytes=64 << 20):
+        self.max_bytes, self._free, self._nbytes = max_bytes, {}, 0
+        self._lock = threading.Lock()
+
+    def take(self, shape, dtype):
+        with self._lock:
+            stack = self._free.get((shape, dtype))
+            if stack:
+                a = stack.pop()
+                self._nbytes -= a.nbytes
+                return a
+        return np.empty(shape, dtype)
+
+    def give(self, arrays):
+        with self._lock:
+            for a in arrays:
+                if self._nbytes + a.nbytes <= self.max_bytes:
+                    self._free.setdefault((a.shape, a.dtype), []).append(a)
+                    self._nbytes += a.nbytes
+
+    def clear(self):
+        with self._lock:
+            self._free.clear()
+            self._nbytes = 0
+
+
+_POOL = _Pool()
+
+
+class _Stacks:
+    """The per-step arrays one reverse pass stacks over time (saved arrays, cotangents), each list stacked once: a
+    sum's cotangent reaches both of its operands as one array (x W + h R + b hands the same array to the bias, to
+    h R and to x W). The stacks live in pool buffers, which go back to the pool when the pass ends; nothing the
+    pass returns may be one of them (``owns``)."""
+
+    def __init__(self):
+        self.done, self.buffers = [], []
+
+    def buffer(self, shape, dtype):
+        buffer = _POOL.take(tuple(shape), np.dtype(dtype))
+        self.buffers.append(buffer)
+        return buffer
+
+    def __call__(self, items, shape, dtype):
+        for seen, stacked in self.done:
+            if len(seen) == len(items) and all(a is b for a, b in zip(seen, items)):
+                return stacked
+        if all(g is None for g in items):
+            return None
+        stacked = _stack(items, shape, dtype, out=self.buffer((len(items),) + tuple(shape), dtype))
+        self.done.append((items, stacked))
+        return stacked
+
+    def owns(self, a):
+        return any(np.may_share_memory(a, b) for b in self.buffers)
+
+    def release(self):
+        _POOL.give(self.buffers)
+        self.done, self.buffers = [], []
 
 
 def _add(acc, key, g):
@@ -776,7 +879,7 @@ def _run_forward(plan, ctx, arrays):
     CTX = [None] * T
     Y = [[None] * T for _ in range(plan.n_y)]
     env = [order, CTX, np.ndarray, _one]
-    env += [list(x) for x in xs] + list(init) + Y
+    env += [list(x) if i in plan.xs_read else None for i, x in enumerate(xs)] + list(init) + Y
     for v in plan.loop_reads:
         kind = tr.values[v]
         if kind[0] not in "xc" and plan.level[v] == OVER_TIME:
@@ -794,12 +897,15 @@ def _run_forward(plan, ctx, arrays):
     return ys + tuple(finals)
 
 
-def _stacked_context(plan, op, run, positions, memo):
+def _stacked_context(plan, op, run, positions, stacks):
     """A context holding op's saved arrays of every step stacked along a new first axis (loop-invariant ones as
     they are), needing the gradients of ``positions``; None when a saved value is neither the same at every step
     nor an array of the output's number of axes (then the steps are taken one by one)."""
-    k = plan.per_step.index(op)
-    steps = [c[k] for c in run.loop]
+    if op.fn in _CONTEXT_FREE:  # nothing saved: one context for all steps
+        steps = [op.context()] * run.T
+    else:
+        k = plan._stored.index(op)
+        steps = [c[k] for c in run.loop]
     m = len(plan.tr.shapes[op.outs[0]])
     saved = []
     for items in zip(*(getattr(c, "saved_tensors", ()) for c in steps)):
@@ -807,7 +913,7 @@ def _stacked_context(plan, op, run, positions, memo):
         if all(s is first for s in items):
             saved.append(first)
         elif all(isinstance(s, np.ndarray) and s.ndim == m for s in items):
-            saved.append(_stack(items, first.shape, first.dtype, memo))
+            saved.append(stacks(items, first.shape, first.dtype))
         else:
             return None, steps
     ctx = Context(tuple(p in positions for p in range(len(op.args))))
@@ -818,44 +924,59 @@ def _stacked_context(plan, op, run, positions, memo):
 def _run_backward(plan, ctx, grads):
     run = ctx.scan_run
     tr, T = plan.tr, run.T
-    loop = plan._compiled("backward")      # (generating it also fixes the order of env below)
+    loop = plan._compiled("backward")
     d_ys, d_finals = grads[:plan.n_y], grads[plan.n_y:]
     GX = [[None] * T for _ in range(plan.n_x)]
-    GP = {v: [None] * T for v in plan._over_time_grads}
-    kept = {}                              # per-step cotangents of the products whose weight gradient waits
-    memo = []                              # arrays stacked over time in this pass, shared
-    env = [run.order[::-1], run.loop, np.ndarray, _fix, np.zeros, *d_finals,
-           *[None if d is None else list(d) for d in d_ys], *GX, *GP.values()]
-    for op in plan.per_step:
-        if op.backward:
-            env.append(op.fn.backward)
+    # the ys' cotangents as per-step views; contiguous ones (often they arrive as a transposed view, and a numpy
+    # call on a strided block costs several times one on a contiguous block)
+    d_ys = [None if d is None else list(np.ascontiguousarray(d)) for d in d_ys]
+    for k, op in enumerate(plan._stored):
+        if op.fn is _ops.MatMul and op.per_step_needs[0] and plan.level[op.args[1][0]] == ONCE:
+            _transposable_weight(run.loop, k, run.values[op.args[1][0]])
+    stacks = _Stacks()                     # arrays stacked over time in this pass, in pool buffers
+    try:
+        kept = {r: stacks.buffer((T,) + tr.shapes[r], tr.dtypes[r]) for r in plan.kept_roots}
+        env = [run.order[::-1], run.loop, np.ndarray, _fix, np.zeros, *d_finals, *d_ys, *GX]
+        env += [kept[r] for r in plan.kept_roots] + [np.copyto]
+        env += [op.fn.backward for op in plan.per_step if op.backward]
+        env += [tr.shapes[v] for v in plan._backward_shapes] + [tr.dtypes[v] for v in plan._backward_shapes]
+        env += [op.context() for op in plan.per_step if op.fn in _CONTEXT_FREE]
+        d_init, acc = loop(env)            # acc: cotangents of loop-invariant values, summed over the steps
+        for op in plan.per_step:
             if op.deferred:
-                env.append(kept.setdefault(op.j, [None] * T))
-    env += [tr.shapes[v] for v in plan._backward_shapes] + [tr.dtypes[v] for v in plan._backward_shapes]
-    d_init, acc = loop(env)                # acc: cotangents of loop-invariant values, summed over the steps
-    for op in plan.per_step:
-        if op.j in kept:
-            _deferred_gradients(plan, op, run, kept[op.j], acc, memo)
-    d_xs = [_stack(items, tr.shapes[i], tr.dtypes[i], memo) for i, items in enumerate(GX)]
-    stacked = {v: _stack(items, tr.shapes[v], tr.dtypes[v], memo) for v, items in GP.items()}
-    for op in reversed(plan.hoisted):
-        _hoisted_backward(plan, op, run, stacked, acc, d_xs)
+                _deferred_gradients(plan, op, run, kept[plan.kept[op.outs[0]]], acc, stacks)
+        d_xs = [_stack(items, tr.shapes[i], tr.dtypes[i]) for i, items in enumerate(GX)]   # returned: not pooled
+        stacked = {v: kept[r] for v, r in plan.kept.items() if plan.level[v] == OVER_TIME}
+        for op in reversed(plan.hoisted):
+            _hoisted_backward(plan, op, run, stacked, acc, d_xs, stacks)
+    finally:
+        stacks.release()
     result = [d_xs[i] if plan.need[i] else None for i in range(plan.n_x)]
     result += list(d_init)
     result += [acc.get(tr._invariant_index[id(t)]) for t in tr.invariants]
     return tuple(result)
 
 
-def _deferred_gradients(plan, op, run, kept, acc, memo):
-    """The gradients of op's loop-invariant arguments (a weight in h_t @ R) summed over the steps: one backward
-    on the stacked saved arrays and cotangents (for a product, one large product)."""
-    tr = plan.tr
-    out = op.outs[0]
-    G = _stack(kept, tr.shapes[out], tr.dtypes[out], memo)
-    if G is None:
+def _transposable_weight(contexts, k, w):
+    """A product ``a_t @ w`` with a loop-invariant matrix w: its backward forms ``g @ w.T`` at every step. Each
+    step's context gets the same numbers in Fortran order, so that ``w.T`` is one contiguous block (a small
+    product with a transposed operand is up to 1.5x slower; the fused kernels keep R^T for the same reason)."""
+    if not isinstance(w, np.ndarray) or w.ndim != 2 or not w.flags.c_contiguous or w.flags.f_contiguous:
         return
+    wf = np.asfortranarray(w)
+    for step in contexts:
+        c = step[k]
+        saved = getattr(c, "saved_tensors", ())
+        if len(saved) == 2 and saved[1] is w:
+            c.saved_tensors = (saved[0], wf)
+
+
+def _deferred_gradients(plan, op, run, G, acc, stacks):
+    """The gradients of op's loop-invariant arguments (a weight in h_t @ R) summed over the steps: one backward
+    on the stacked saved arrays and the kept cotangents G (T, ...) (for a product, one large product)."""
+    tr = plan.tr
     needs = tuple(p in op.deferred for p in range(len(op.args)))
-    sctx, steps = _stacked_context(plan, op, run, op.deferred, memo)
+    sctx, steps = _stacked_context(plan, op, run, op.deferred, stacks)
     pairs = [(sctx, G)] if sctx is not None else [(_with_needs(c, needs), g) for c, g in zip(steps, G)]
     for c, g in pairs:
         res = op.fn.backward(c, g)
@@ -865,7 +986,7 @@ def _deferred_gradients(plan, op, run, kept, acc, memo):
             _add(acc, v, _fit(np.asarray(res[p]), tr.shapes[v], tr.dtypes[v]))
 
 
-def _hoisted_backward(plan, op, run, stacked, acc, d_xs):
+def _hoisted_backward(plan, op, run, stacked, acc, d_xs, stacks):
     """Backward of an op run over time (cotangents (T, ...) in ``stacked``) or once (summed, in ``acc``)."""
     tr, T = plan.tr, run.T
     octx = run.contexts[op.j]
@@ -889,6 +1010,8 @@ def _hoisted_backward(plan, op, run, stacked, acc, d_xs):
             g = _fit(g, (T,) + tr.shapes[v], tr.dtypes[v])
             kind = tr.values[v]
             if kind[0] == "x":
+                if stacks.owns(g):   # a sum passes its (pooled) cotangent on as it is: the input's gradient is a copy
+                    g = g.copy()
                 d_xs[kind[1]] = g if d_xs[kind[1]] is None else d_xs[kind[1]] + g
             else:
                 _add(stacked, v, g)
@@ -1033,6 +1156,29 @@ def _traced(step, init, xs, reverse):
     return tr1, form
 
 
+_PLANS = {}
+
+
+def _plan_for(tr, n_x, n_carry, xs_need, init_need, reverse):
+    """The plan of a traced step: made once per structure of step (its ops, where their arguments come from, shapes
+    and dtypes, which inputs need a gradient) and bound to this trace's constants and loop-invariant Tensors."""
+    structure = (tuple((k[0], type(k[1]) if k[0] == "k" else k[1:]) for k in tr.values), tuple(tr.shapes),
+                 tuple(tr.dtypes), tuple(tr.ops), tr.carry_out, tr.ys, n_x, n_carry, tuple(xs_need),
+                 tuple(init_need), reverse)
+    plan = _PLANS.get(structure)
+    if plan is None:
+        if len(_PLANS) >= 128:
+            _PLANS.clear()
+        plan = ScanPlan(tr, n_x, n_carry, xs_need, init_need, reverse)
+        cached = copy.copy(plan)
+        cached.tr = tr.structure_only()   # the cache keeps no constant, mask or weight alive
+        _PLANS[structure] = cached
+        return plan
+    plan = copy.copy(plan)
+    plan.tr = tr
+    return plan
+
+
 def scan_plan(step, init, xs, reverse=False):
     """The plan a scan would replay (``print(plan)`` lists each op and where it runs), or ``NotScannable`` with
     the reason it would run op by op. Arguments as ``scan``; the step runs twice."""
@@ -1040,7 +1186,7 @@ def scan_plan(step, init, xs, reverse=False):
     xs, _ = _as_tensors(xs, "xs")
     _check_xs(xs)
     tr, _ = _traced(step, init, xs, reverse)
-    return ScanPlan(tr, len(xs), len(init), [x.requires_grad for x in xs], [c.requires_grad for c in init], reverse)
+    return _plan_for(tr, len(xs), len(init), [x.requires_grad for x in xs], [c.requires_grad for c in init], reverse)
 
 
 def replay(step, init, xs, reverse=False):
@@ -1053,7 +1199,7 @@ def replay(step, init, xs, reverse=False):
         tr, form = _traced(step, init, xs, reverse)
     except NotScannable:
         return None
-    plan = ScanPlan(tr, len(xs), len(init), [x.requires_grad for x in xs], [c.requires_grad for c in init], reverse)
+    plan = _plan_for(tr, len(xs), len(init), [x.requires_grad for x in xs], [c.requires_grad for c in init], reverse)
     n_x, n_c = len(xs), len(init)
 
     def reference(*inputs):  # the op-by-op loop on the node's inputs: what create_graph differentiates
