@@ -3,15 +3,18 @@
 The layer is the sequence machinery, the cell is one step (the split Keras made in 2.0.9): ``RNN(cell)`` runs a
 cell (``layers/recurrent_cells.py``: the protocol, ``SimpleRNNCell``, ``GRUCell``, ``LSTMCell``,
 ``StackedRNNCells``) over a sequence, with masks, ``go_backwards``, ``stateful``, initial and returned states and
-variational dropout; ``SimpleRNN``, ``GRU`` and ``LSTM`` are ``RNN`` over their built-in cell. Two paths compute
+variational dropout; ``SimpleRNN``, ``GRU`` and ``LSTM`` are ``RNN`` over their built-in cell. The paths compute
 the same function (docs/recurrent-semantics.md states it):
 
 * the fused kernel (``unroll=False``, the default, for a cell that offers one: the built-in cells with the
   activations the kernels know): the whole sequence is ONE tape entry, ``FusedRNN``, whose backward is the
   hand-written backprop through time in ``rnn_kernels.py`` (readable, and the fast path);
-* the tape path (``unroll=True``, every other cell, ``truncate_gradient``): every timestep's ops are recorded on
-  the tape (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse
-  pass performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
+* the scan path (``unroll=False`` for a user's cell): the tape path's loop, traced for two steps and replayed over
+  time as ONE tape entry by ``minigrad.scan`` (the same ops, without a tape entry per op);
+* the tape path (``unroll=True``, ``truncate_gradient``, the built-in cells with other activations, a user's cell
+  whose step cannot be replayed or that says ``scannable = False``): every timestep's ops are recorded on the tape
+  (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse pass
+  performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
 
 ``truncate_gradient=k`` (k >= 1; -1, the default, is full BPTT): truncated backprop through time, BPTT(k): the
 gradient of each output reaches back only through its last k steps (the states older than that act as constants).
@@ -110,7 +113,8 @@ class RNN(Layer):
     go_backwards: process the sequence from its last step to its first (the outputs are in processing order).
     stateful: the final state of sample i of a batch is the initial state of sample i of the next batch (needs a
         fixed batch size: ``batch_input_shape``); ``reset_states()`` zeroes them.
-    unroll: record every step on the tape even when the cell offers a fused kernel.
+    unroll: record every op of every step on the tape (the teaching path), instead of the fused kernel of a
+        built-in cell or the replayed step of a user's cell.
     truncate_gradient: BPTT(k) for k >= 1 (see the module docstring); -1 is full backprop through time.
     Also the Layer arguments, ``input_dim`` and ``input_length`` among them.
 

@@ -43,8 +43,8 @@ to agree: Python numbers read out of the step's values (``float(h.data.max())``)
 run such a step op by op (``unroll=True``). Ops whose results the step does not return are not replayed, and the
 step itself runs only twice (side effects of the step's Python code, such as counting calls, happen twice).
 
-``mg.scan_plan(step, init, xs)`` returns the plan (``print(plan)`` lists every op and where it runs; ``plan.source`` the
-generated loops) or raises ``NotScannable`` with the reason.
+``mg.scan_plan(step, init, xs)`` returns the plan (``print(plan)`` lists every op and where it runs;
+``plan.source`` the generated loops) or raises ``NotScannable`` with the reason.
 """
 import copy
 import threading
@@ -56,19 +56,19 @@ from . import tensor as _t
 from .function import Context, Function
 from .tensor import Tensor, check_gradient_shape, unbroadcast
 
-__all__ = ["scan", "scan_plan", "ScanPlan", "NotScannable", "Scan"]
+__all__ = ["NotScannable", "Scan", "ScanPlan", "scan", "scan_plan"]
 
 ONCE, OVER_TIME, PER_STEP = 0, 1, 2          # where an op runs (the levels of the plan)
 _LEVEL_NAMES = {ONCE: "once", OVER_TIME: "over time", PER_STEP: "per step"}
 
 # Ops that act element by element (numpy broadcasting): run on time-stacked operands, they give the stack of
 # their per-step results, and their backward, the sum over time of the loop-invariant operands' gradients.
-# Ops whose forward and backward read nothing from their context: one context serves every step.
-_CONTEXT_FREE = frozenset([_ops.Add, _ops.Sub, _ops.Neg, _ops.Identity, _ops.Cast])
 _ELEMENTWISE = frozenset([
     _ops.Add, _ops.Sub, _ops.Mul, _ops.Div, _ops.Pow, _ops.Maximum, _ops.Minimum, _ops.Where, _ops.Neg, _ops.Exp,
     _ops.Log, _ops.Sqrt, _ops.Abs, _ops.Tanh, _ops.Sigmoid, _ops.Softplus, _ops.HardSigmoid, _ops.Relu, _ops.Clip,
     _ops.Identity, _ops.Cast])
+# Ops whose forward and backward read nothing from their context: one context serves every step.
+_CONTEXT_FREE = frozenset([_ops.Add, _ops.Sub, _ops.Neg, _ops.Identity, _ops.Cast])
 
 
 class NotScannable(ValueError):
@@ -272,8 +272,10 @@ def _trusted(fn):
 
 
 class _PlannedOp:
-    __slots__ = ("j", "fn", "args", "options", "outs", "level", "multi", "per_step_needs", "deferred", "backward",
-                 "flat", "context")
+    """One op of the plan: the traced op (``j``, ``fn``, ``args``, ``options``, ``outs``) and the plan's decisions
+    about it (``ScanPlan``)."""
+    __slots__ = ("args", "backward", "context", "deferred", "flat", "fn", "j", "level", "multi", "options", "outs",
+                 "per_step_needs")
 
     def __init__(self, j, fn, args, options, outs):
         self.j, self.fn, self.args, self.options, self.outs = j, fn, args, options, outs
@@ -319,7 +321,7 @@ class ScanPlan:
         live = set(tr.carry_out) | set(tr.ys)
         keep = []
         for j in range(len(tr.ops) - 1, -1, -1):
-            fn, args, options, outs = tr.ops[j]
+            _, args, options, outs = tr.ops[j]
             if any(o in live for o in outs):
                 keep.append(j)
                 live.update(v for v, _ in args)
@@ -437,17 +439,17 @@ class ScanPlan:
     # ------------------------------------------------------------ reading the plan
     def __str__(self):
         tr = self.tr
-        lines = [f"ScanPlan: {len(self.ops)} ops ({len(self.per_step)} per step, "
-                 f"{sum(op.level == OVER_TIME for op in self.ops)} over time, "
-                 f"{sum(op.level == ONCE for op in self.ops)} once); {self.n_x} xs, {self.n_carry} carry, "
-                 f"{self.n_y} ys, {self.n_inv} loop-invariant Tensor(s)"]
+        once, over_time = (sum(op.level == level for op in self.ops) for level in (ONCE, OVER_TIME))
+        lines = [(f"ScanPlan: {len(self.ops)} ops ({len(self.per_step)} per step, {over_time} over time, {once} "
+                  f"once); {self.n_x} xs, {self.n_carry} carry, {self.n_y} ys, {self.n_inv} loop-invariant "
+                  "Tensor(s)")]
         for op in self.ops:
-            notes = []
+            note = ""
             if op.deferred:
-                notes.append("gradient of argument(s) %s after the loop" % ", ".join(map(str, op.deferred)))
+                note = f"   [gradient of argument(s) {', '.join(map(str, op.deferred))} after the loop]"
             args = ", ".join(self._describe(v) for v, _ in op.args)
             lines.append(f"  {op.j:3d} {op.fn.__name__:<12s} {_LEVEL_NAMES[op.level]:<9s} ({args})"
-                         f" -> {tr.shapes[op.outs[0]]}" + (f"   [{'; '.join(notes)}]" if notes else ""))
+                         f" -> {tr.shapes[op.outs[0]]}{note}")
         lines.append("  carry out: " + ", ".join(self._describe(v) for v in tr.carry_out))
         lines.append("  y: " + (", ".join(self._describe(v) for v in tr.ys) or "none"))
         return "\n".join(lines)
@@ -683,7 +685,7 @@ class _StepContext:
     without the tape entry. One subclass per op and set of needed gradients (``_context_class``). The saved arrays
     live in a slot: most ops set nothing else, so most contexts are one small object (the replay makes one per op
     and step, and Python's garbage collector walks each of them)."""
-    __slots__ = ("saved_tensors", "__dict__")
+    __slots__ = ("__dict__", "saved_tensors")
     needs_input_grad = ()
     inputs = ()
     name = "op"
@@ -840,8 +842,9 @@ def _add(acc, key, g):
 # ============================================================================================ running a plan
 
 class _Run:
-    """What one replay keeps for its reverse pass."""
-    __slots__ = ("arrays", "T", "order", "values", "contexts", "loop", "keep")
+    """What one replay keeps for its reverse pass: the length, the order of the steps, the values made before the
+    loop, the contexts of the ops run once or over time, and each step's contexts."""
+    __slots__ = ("T", "contexts", "loop", "order", "values")
 
 
 def _hoisted_forward(plan, op, values, T):
@@ -892,7 +895,7 @@ def _run_forward(plan, ctx, arrays):
     ys = tuple(np.stack(y) for y in Y)
     if keep:
         run = _Run()
-        run.arrays, run.T, run.order, run.values, run.contexts, run.loop = arrays, T, order, values, contexts, CTX
+        run.T, run.order, run.values, run.contexts, run.loop = T, order, values, contexts, CTX
         ctx.scan_run = run
     return ys + tuple(finals)
 

@@ -93,7 +93,7 @@ def test_an_lstm_step_replayed_equals_the_loop_recorded_op_by_op(reverse):
 
 
 def test_the_forward_values_are_bitwise_those_of_the_loop():
-    step, init, x, leaves = lstm_problem(np.float32)
+    step, init, x, _ = lstm_problem(np.float32)
     (h, c), ys = mg.scan(step, init, x)
     (h2, c2), ys2 = mg.scan(step, init, x, unroll=True)
     for a, b in ((h, h2), (c, c2), (ys, ys2)):
@@ -116,7 +116,7 @@ def test_gradcheck_and_second_derivatives_through_a_scan():
     step, init, x, leaves = lstm_problem()
 
     def f(x_, h_, c_, *weights):
-        (h, c), ys = mg.scan(step, [h_, c_], x_)
+        (_, c), ys = mg.scan(step, [h_, c_], x_)
         return [ys, c]
 
     assert mg.gradcheck(f, leaves, atol=1e-7, rtol=1e-5)
@@ -135,7 +135,7 @@ def test_gradcheck_and_second_derivatives_through_a_scan():
 def test_without_gradient_nothing_is_recorded_and_the_values_are_the_same():
     step, init, x, _ = lstm_problem()
     with mg.no_grad():
-        (h, c), ys = mg.scan(step, init, x)
+        _, ys = mg.scan(step, init, x)
     assert not ys.requires_grad and ys._node is None
     np.testing.assert_array_equal(ys.data, mg.scan(step, init, x, unroll=True)[1].data)
 
@@ -176,7 +176,7 @@ class Pair(mg.Function):
 
     @staticmethod
     def backward(ctx, g_prod, g_sum):
-        a, b = ctx.saved_tensors
+        _, b = ctx.saved_tensors
         return g_prod * b + g_sum, None
 
 
@@ -310,6 +310,50 @@ INSTRUCTIONS = ["x_in", "recurrent", "add", "sub", "mul", "bias", "scale", "rsub
                 "exp", "split_join", "where", "row_sum", "weight_slice", "cube", "divide", "hard_sigmoid", "maximum"]
 
 
+def instruction(op, a, b, x_t, w):
+    """The value one instruction of a step program makes from the values a and b (and x_t, the weights w)."""
+    if op == "x_in":
+        return x_t[0] @ w["W"]
+    if op == "recurrent":
+        return a @ w["R"]
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "bias":
+        return a + w["bias"]
+    if op == "scale":
+        return w["p"] * a
+    if op == "rsub":
+        return 1.0 - a
+    if op == "tanh":
+        return mg.tanh(a)
+    if op == "sigmoid":
+        return mg.sigmoid(a)
+    if op == "relu":
+        return mg.relu(a)
+    if op == "exp":
+        return mg.exp(mg.clip(a, -2.0, 2.0))
+    if op == "split_join":
+        return mg.concatenate(mg.split(a, 2, axis=-1)[::-1], axis=-1)
+    if op == "where":
+        return mg.where(x_t[1], a, b)
+    if op == "row_sum":
+        return a.sum(axis=-1, keepdims=True) * b
+    if op == "weight_slice":
+        return a @ w["R2"][:, w["u"]:]
+    if op == "cube":
+        return Cube.apply(mg.tanh(a))
+    if op == "divide":
+        return a / (1.5 + mg.tanh(b))
+    if op == "hard_sigmoid":
+        return mg.hard_sigmoid(a)
+    assert op == "maximum"
+    return mg.maximum(a, b * 0.5)
+
+
 @st.composite
 def programs(draw):
     n = draw(st.integers(2, 9))
@@ -337,32 +381,12 @@ def test_property_any_step_program_replays_as_its_loop(prog, steps, batch, rever
     for w in (W, R, R2):
         w.data *= 0.5
 
+    weights = {"W": W, "R": R, "R2": R2, "bias": bias, "p": p, "u": u}
+
     def step(carry, x_t):
         values = list(carry)
         for op, i, j in program:
-            a, b = values[i], values[j]
-            values.append({
-                "x_in": lambda: x_t[0] @ W,
-                "recurrent": lambda: a @ R,
-                "add": lambda: a + b,
-                "sub": lambda: a - b,
-                "mul": lambda: a * b,
-                "bias": lambda: a + bias,
-                "scale": lambda: p * a,
-                "rsub": lambda: 1.0 - a,
-                "tanh": lambda: mg.tanh(a),
-                "sigmoid": lambda: mg.sigmoid(a),
-                "relu": lambda: mg.relu(a),
-                "exp": lambda: mg.exp(mg.clip(a, -2.0, 2.0)),
-                "split_join": lambda: mg.concatenate(mg.split(a, 2, axis=-1)[::-1], axis=-1),
-                "where": lambda: mg.where(x_t[1], a, b),
-                "row_sum": lambda: a.sum(axis=-1, keepdims=True) * b,
-                "weight_slice": lambda: a @ R2[:, u:],
-                "cube": lambda: Cube.apply(mg.tanh(a)),
-                "divide": lambda: a / (1.5 + mg.tanh(b)),
-                "hard_sigmoid": lambda: mg.hard_sigmoid(a),
-                "maximum": lambda: mg.maximum(a, b * 0.5),
-            }[op]())
+            values.append(instruction(op, values[i], values[j], x_t, weights))
         # the carry is squashed so that long loops stay finite
         return [mg.tanh(values[new_a]), values[new_b] * 0.5], [values[k] for k in y_values]
 

@@ -10,8 +10,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from layers import GRUCell, Layer, LSTMCell, RNN, SimpleRNNCell, StackedRNNCells, activations
-from layers.tools import check_truncated_bptt, gradcheck_layer, gradient_flow, record_dropout, replay_dropout
+from layers import (
+    RNN,
+    GRUCell,
+    Layer,
+    LSTMCell,
+    SimpleRNNCell,
+    StackedRNNCells,
+    activations,
+)
+from layers.tools import (
+    check_truncated_bptt,
+    gradcheck_layer,
+    gradient_flow,
+    record_dropout,
+    replay_dropout,
+)
 from layers.wrappers import Bidirectional
 
 RTOL, ATOL = 1e-10, 1e-12
