@@ -9,10 +9,11 @@ the same function (docs/recurrent-semantics.md states it):
 * the fused kernel (``unroll=False``, the default, for a cell that offers one: the built-in cells with the
   activations the kernels know): the whole sequence is ONE tape entry, ``FusedRNN``, whose backward is the
   hand-written backprop through time in ``rnn_kernels.py`` (readable, and the fast path);
-* the scan path (``unroll=False`` for a user's cell): the tape path's loop, traced for two steps and replayed over
-  time as ONE tape entry by ``minigrad.scan`` (the same ops, without a tape entry per op);
-* the tape path (``unroll=True``, ``truncate_gradient``, the built-in cells with other activations, a user's cell
-  whose step cannot be replayed or that says ``scannable = False``): every timestep's ops are recorded on the tape
+* the scan path (``unroll=False`` for a cell without a fused kernel: a user's cell, a built-in cell with another
+  activation): the tape path's loop, traced for two steps and replayed over time as ONE tape entry by
+  ``minigrad.scan`` (the same ops, without a tape entry per op);
+* the tape path (``unroll=True``, ``truncate_gradient``, a step that cannot be replayed, a cell that says
+  ``scannable = False``): every timestep's ops are recorded on the tape
   (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse pass
   performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
 
@@ -468,27 +469,33 @@ class RNN(Layer):
 
     @property
     def _scannable(self):
-        """Whether the scan path may run this layer's cell: a cell without the split step (the built-in cells have
-        their fused kernel), unless it says ``scannable = False``."""
-        return not self._split_step and getattr(self.cell, "scannable", True) is not False
+        """Whether the scan path may run this layer's cell: any cell (a built-in cell gets here only without a fused
+        kernel: an activation the kernels do not know), unless it says ``scannable = False``."""
+        return getattr(self.cell, "scannable", True) is not False
 
     def _scanned(self, x, states, mask, dropout_masks, training):
-        """The tape path's loop, traced once and replayed as ONE tape entry (``minigrad.scan``): the same ops at
-        every step (the cell's step, then the masking rule), so the same function and gradients, without a tape
-        entry per op. Returns what ``_unrolled`` returns, or None when the step cannot be replayed (it is not the
-        same program at every step, see ``minigrad/scan.py``): the tape path runs it then."""
+        """The tape path's loop, traced once and replayed as ONE tape entry (``minigrad.scan``): the same step
+        protocol and ops at every step (the step's inputs, the cell's step, then the masking rule), so the same
+        function and gradients, without a tape entry per op. Returns what ``_unrolled`` returns, or None when the
+        step cannot be replayed (it is not the same program at every step, see ``minigrad/scan.py``): the tape
+        path runs it then."""
         n = len(states)
         constants = self.step_constants(dropout_masks)
-        xs = [mg.transpose(x, (1, 0, 2))]          # time-major: step t reads xs[t]
+        if self._split_step:  # the built-in cells' step inputs (x_t W + b, per group of gates), stacked over time
+            items = self.step_inputs(x, dropout_masks)
+            xs = [mg.stack([item[g] for item in items]) for g in range(len(items[0]))]
+        else:
+            xs = [mg.transpose(x, (1, 0, 2))]      # time-major: step t reads xs[t]
+        n_in = len(xs)
         if mask is not None:
             xs.append(mg.Tensor(np.ascontiguousarray(mask.T)[:, :, None]))   # keep_t (batch, 1)
 
         def step(carry, x_t):
             states, previous = carry[:n], carry[n]
-            out, new = self.step(x_t[0], states, constants, training)
+            out, new = self.step(x_t[:n_in] if self._split_step else x_t[0], states, constants, training)
             output_is_state = out is new[0]
             if mask is not None:  # a masked step keeps the previous states and repeats the previous output
-                keep = x_t[1]
+                keep = x_t[n_in]
                 new = [mg.where(keep, a, b) for a, b in zip(new, states)]
                 if not output_is_state:
                     out = mg.where(keep, out, previous)
