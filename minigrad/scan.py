@@ -67,8 +67,10 @@ _ELEMENTWISE = frozenset([
     _ops.Add, _ops.Sub, _ops.Mul, _ops.Div, _ops.Pow, _ops.Maximum, _ops.Minimum, _ops.Where, _ops.Neg, _ops.Exp,
     _ops.Log, _ops.Sqrt, _ops.Abs, _ops.Tanh, _ops.Sigmoid, _ops.Softplus, _ops.HardSigmoid, _ops.Relu, _ops.Clip,
     _ops.Identity, _ops.Cast])
-# Ops whose forward and backward read nothing from their context: one context serves every step.
-_CONTEXT_FREE = frozenset([_ops.Add, _ops.Sub, _ops.Neg, _ops.Identity, _ops.Cast])
+# Ops that save no arrays and keep on their context only what their input's shape and their options give: with
+# constant options, one context serves every step.
+_SHARED_CONTEXT = frozenset([_ops.Add, _ops.Sub, _ops.Neg, _ops.Identity, _ops.Cast, _ops.Split, _ops.Concatenate,
+                             _ops.Stack, _ops.Reshape, _ops.Transpose, _ops.Sum, _ops.Mean])
 
 
 class NotScannable(ValueError):
@@ -368,7 +370,10 @@ class ScanPlan:
             op.context = _context_class(op.fn, op.per_step_needs)
         self.per_step = [op for op in self.ops if op.level == PER_STEP]
         self.hoisted = [op for op in self.ops if op.level != PER_STEP]
-        self._stored = [op for op in self.per_step if op.fn not in _CONTEXT_FREE]   # contexts kept per step
+        # one context for every step, or one per step (kept for the reverse pass)
+        self._shared = [op for op in self.per_step if op.fn in _SHARED_CONTEXT
+                        and all(tr.values[v][0] == "k" for _, v in op.options)]
+        self._stored = [op for op in self.per_step if op not in self._shared]
         self._keep_cotangents()
         # values the loop reads that are made before it: xs slices, over-time values (per-step views), and values
         # computed once (invariants, constants, ONCE ops)
@@ -498,13 +503,14 @@ class ScanPlan:
                 head.append(f"A{v}")
         for op in self.per_step:
             head += [f"F{op.j}", f"N{op.j}"]
+        head += [f"C{op.j}" for op in self._shared]
         L = ["def forward(env):", "    " + ", ".join(head) + ", = env"]
-        L += [f"    C{op.j} = N{op.j}()" for op in self.per_step if not keep or op.fn in _CONTEXT_FREE]
+        L += [f"    C{op.j} = N{op.j}()" for op in self._stored if not keep]
         L.append("    for t in order:")
         B = "        "
         L += [B + s for s in per_t]
         for op in self.per_step:
-            if keep and op.fn not in _CONTEXT_FREE:
+            if keep and op not in self._shared:
                 L.append(B + f"C{op.j} = N{op.j}()")
             args = [self._name(v) for v, _ in op.args] + [f"{name}={self._name(v)}" for name, v in op.options]
             call = f"F{op.j}(C{op.j}, {', '.join(args)})"
@@ -632,7 +638,7 @@ class ScanPlan:
         head += [f"B{op.j}" for op in self.per_step if op.backward]
         head += [f"S{v}" for v in sorted(shapes)] + [f"T{v}" for v in sorted(shapes)]
         contexts = [f"C{op.j}" for op in self._stored]
-        head += [f"C{op.j}" for op in self.per_step if op.fn in _CONTEXT_FREE]
+        head += [f"C{op.j}" for op in self._shared]
         L = ["def backward(env):", "    " + ", ".join(head) + ", = env"]
         if sums:
             L.append("    " + " = ".join(sums.values()) + " = None")
@@ -843,8 +849,8 @@ def _add(acc, key, g):
 
 class _Run:
     """What one replay keeps for its reverse pass: the length, the order of the steps, the values made before the
-    loop, the contexts of the ops run once or over time, and each step's contexts."""
-    __slots__ = ("T", "contexts", "loop", "order", "values")
+    loop, the contexts of the ops run once or over time, each step's contexts and the contexts shared by all steps."""
+    __slots__ = ("T", "contexts", "loop", "order", "shared", "values")
 
 
 def _hoisted_forward(plan, op, values, T):
@@ -891,11 +897,13 @@ def _run_forward(plan, ctx, arrays):
             env.append(values[v])
     for op in plan.per_step:
         env += [op.fn.forward, op.context]
+    shared = {op.j: op.context() for op in plan._shared}
+    env += list(shared.values())
     finals = plan._compiled("keep" if keep else "infer")(env)
     ys = tuple(np.stack(y) for y in Y)
     if keep:
         run = _Run()
-        run.T, run.order, run.values, run.contexts, run.loop = T, order, values, contexts, CTX
+        run.T, run.order, run.values, run.contexts, run.loop, run.shared = T, order, values, contexts, CTX, shared
         ctx.scan_run = run
     return ys + tuple(finals)
 
@@ -904,8 +912,8 @@ def _stacked_context(plan, op, run, positions, stacks):
     """A context holding op's saved arrays of every step stacked along a new first axis (loop-invariant ones as
     they are), needing the gradients of ``positions``; None when a saved value is neither the same at every step
     nor an array of the output's number of axes (then the steps are taken one by one)."""
-    if op.fn in _CONTEXT_FREE:  # nothing saved: one context for all steps
-        steps = [op.context()] * run.T
+    if op in plan._shared:  # nothing saved: one context for all steps
+        steps = [run.shared[op.j]] * run.T
     else:
         k = plan._stored.index(op)
         steps = [c[k] for c in run.loop]
@@ -943,7 +951,7 @@ def _run_backward(plan, ctx, grads):
         env += [kept[r] for r in plan.kept_roots] + [np.copyto]
         env += [op.fn.backward for op in plan.per_step if op.backward]
         env += [tr.shapes[v] for v in plan._backward_shapes] + [tr.dtypes[v] for v in plan._backward_shapes]
-        env += [op.context() for op in plan.per_step if op.fn in _CONTEXT_FREE]
+        env += [run.shared[op.j] for op in plan._shared]
         d_init, acc = loop(env)            # acc: cotangents of loop-invariant values, summed over the steps
         for op in plan.per_step:
             if op.deferred:
