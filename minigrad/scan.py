@@ -614,7 +614,9 @@ class ScanPlan:
                       for o, g in zip(op.outs, gs)]
             call = f"B{op.j}(C{op.j}, {', '.join(gs)})"
             n = len(op.args)
-            if n == 1:
+            if op.fn is _ops.Add:                # d(a + b) = (g, g): passed on without a call
+                body.append(I + f"r0 = r1 = {gs[0]}")
+            elif n == 1:
                 body.append(I + f"r0 = {call}")
                 if not _trusted(op.fn) or op.fn in (_ops.Concatenate, _ops.Stack):
                     body.append(I + "if type(r0) is tuple: r0 = r0[0]")
@@ -635,7 +637,7 @@ class ScanPlan:
         sums = {v: name for name, v in self._targets.items() if name.startswith("gA")}
         locals_ = sorted(name for name in self._targets if not name.startswith("gA"))
         head += [f"K{r}" for r in self.kept_roots] + ["COPY"]
-        head += [f"B{op.j}" for op in self.per_step if op.backward]
+        head += [f"B{op.j}" for op in self.per_step if op.backward and op.fn is not _ops.Add]
         head += [f"S{v}" for v in sorted(shapes)] + [f"T{v}" for v in sorted(shapes)]
         contexts = [f"C{op.j}" for op in self._stored]
         head += [f"C{op.j}" for op in self._shared]
@@ -949,7 +951,7 @@ def _run_backward(plan, ctx, grads):
         kept = {r: stacks.buffer((T,) + tr.shapes[r], tr.dtypes[r]) for r in plan.kept_roots}
         env = [run.order[::-1], run.loop, np.ndarray, _fix, np.zeros, *d_finals, *d_ys, *GX]
         env += [kept[r] for r in plan.kept_roots] + [np.copyto]
-        env += [op.fn.backward for op in plan.per_step if op.backward]
+        env += [op.fn.backward for op in plan.per_step if op.backward and op.fn is not _ops.Add]
         env += [tr.shapes[v] for v in plan._backward_shapes] + [tr.dtypes[v] for v in plan._backward_shapes]
         env += [run.shared[op.j] for op in plan._shared]
         d_init, acc = loop(env)            # acc: cotangents of loop-invariant values, summed over the steps
