@@ -650,8 +650,7 @@ class ScanPlan:
         if locals_:
             L.append(B + " = ".join(locals_) + " = None")
         L += body
-        for i in range(self.n_x):
-            L.append(B + (f"GX{i}[t] = gx{i}" if f"gx{i}" in locals_ else f"GX{i}[t] = None"))
+        L += [B + f"GX{i}[t] = gx{i}" for i in range(self.n_x) if f"gx{i}" in locals_]   # (else: no gradient)
         for r in self.kept_roots:                # the cotangents kept for after the loop, into their buffers
             name = self._target(r)
             if name in self._targets:
