@@ -14,8 +14,11 @@ What is measured (float32 throughout; every number is a median of repeats after 
 * paths of ours: implementation 0/1/2 x unroll False ("fused": one tape entry, the hand-written BPTT of
   layers/rnn_kernels.py) / True ("unroll": every step recorded on minigrad's tape).
 * user cell (LSTM only): ``RNN(UserLSTMCell(units))``, an LSTM cell as a user writes it (its step in a few
-  minigrad ops, no fused kernel, so it runs on the tape), with the built-in LSTM's weights; checked against the
-  fused LSTM first, then timed beside it (``--no-user-cell`` leaves it out).
+  minigrad ops, no fused kernel), with the built-in LSTM's weights, on its two paths: "user cell scan" (the
+  default: the step traced once and replayed over time as one tape entry, minigrad/scan.py) and "user cell tape"
+  (``unroll=True``: every op of every step recorded). Both are checked against the fused LSTM first (and the scan
+  path for being taken: one ``Scan`` entry on the tape), then timed beside it (``--no-user-cell`` leaves them
+  out).
 * torch: nn.LSTM / nn.GRU / nn.RNN(tanh), batch_first, weights copied from ours (LSTM/RNN outputs and gradients
   are checked against ours; PyTorch's GRU applies the reset gate after the recurrent product, a different
   function, so for the GRU only times are compared). autograd: HIPS autograd differentiating an LSTM written in
@@ -376,7 +379,7 @@ class AutogradLSTM:
 
 class UserLSTMCell(Layer):
     """The LSTM step as a user would write it with minigrad ops (gate order i, f, c, o; weights in the built-in
-    LSTM's layout), to time a user's cell on the tape path against the built-in fused kernel."""
+    LSTM's layout), to time a user's cell (scan and tape paths) against the built-in fused kernel."""
 
     def __init__(self, units, recurrent_activation="sigmoid", **kwargs):
         super().__init__(**kwargs)
@@ -399,10 +402,11 @@ class UserLSTMCell(Layer):
 
 
 class UserCell(Ours):
-    """``RNN(UserLSTMCell(units))`` with the built-in LSTM's weights."""
+    """``RNN(UserLSTMCell(units))`` with the built-in LSTM's weights; unroll=True records every op (the tape
+    path), else the step is replayed (the scan path)."""
 
-    def __init__(self, shape, weights, x, dy, recurrent_activation):
-        self.layer = RNN(UserLSTMCell(shape[3], recurrent_activation), return_sequences=True)
+    def __init__(self, shape, weights, x, dy, recurrent_activation, unroll=False):
+        self.layer = RNN(UserLSTMCell(shape[3], recurrent_activation), return_sequences=True, unroll=unroll)
         self.x = mg.Tensor(x, requires_grad=True)
         with mg.no_grad():
             self.layer(np.zeros((1, 1, shape[2]), F32))
@@ -456,13 +460,18 @@ def run_checks(args, layers, shapes, torch, autograd, log):
                 if autograd is not None and layer == "lstm" and args.recurrent_activation == "sigmoid":
                     results["autograd"] = AutogradLSTM(autograd, shape, weights, x, dy).results()
                 if layer == "lstm" and args.user_cell:
-                    results["user cell"] = UserCell(shape, weights, x, dy, args.recurrent_activation).results()
+                    for path in ("scan", "tape"):
+                        user = UserCell(shape, weights, x, dy, args.recurrent_activation, unroll=path == "tape")
+                        results["user cell " + path] = user.results()
+                        ops = [e.op for e in mg.tape(user.layer(user.x, training=True))]
+                        if ("Scan" in ops) != (path == "scan"):   # the path measured must be the path named
+                            results["user cell " + path]["wrong path"] = True
             ref_f32 = all(np.asarray(v).dtype == F32 for v in ref.values())
             for name, res in results.items():
                 err, where, f32 = compare(ref, res)
                 # PyTorch's float32 sums differ from numpy's in order, its activations from ours in rounding
                 tol = TOL if name.startswith(("fused", "unroll", "user")) else 5 * TOL
-                good = err <= tol and (f32 or name in ("torch", "autograd")) and ref_f32
+                good = err <= tol and (f32 or name in ("torch", "autograd")) and ref_f32 and "wrong path" not in res
                 ok &= good
                 rows.append((LAYERS[layer][2], ",".join(map(str, shape)), name, err, where, f32 and ref_f32, good))
                 log("  check %-9s %-16s %-12s vs fused impl0: max rel err %.1e (%s)%s  %s"
@@ -671,8 +680,9 @@ def run_threads(args, nthreads, layers, shapes, torch, autograd, log):
                     a = AutogradLSTM(autograd, shape, weights, x, dy)
                     entries["autograd"] = {"fwd": a.fwd, "fb": a.fb}
                 if layer == "lstm" and args.user_cell:
-                    u = UserCell(shape, weights, x, dy, args.recurrent_activation)
-                    entries["user cell"] = {"fwd": u.fwd, "fb": u.fb}
+                    for path in ("scan", "tape"):
+                        u = UserCell(shape, weights, x, dy, args.recurrent_activation, unroll=path == "tape")
+                        entries["user cell " + path] = {"fwd": u.fwd, "fb": u.fb}
                 load0 = loadavg()[0]
                 res = time_group(entries, args.rounds, args.repeats, args.budget)
                 groups.append({"layer": layer, "shape": shape, "threads": nthreads, "times": res,
@@ -800,22 +810,26 @@ def build_report(info, args, checks, check_rows, per_thread, memory, tape, opsps
                 LAYERS[g["layer"]][2], ",".join(map(str, g["shape"])), n, fmt(g["floor_ms"])))
     w("")
     # ---------------------------------------------------------------- a user's cell
-    user = [(n, g) for n, res in sorted(per_thread.items()) for g in res["groups"] if "user cell" in g["times"]]
+    user = [(n, g) for n, res in sorted(per_thread.items()) for g in res["groups"] if "user cell scan" in g["times"]]
     if user:
-        w("## A user-written cell (RNN over an LSTM cell in minigrad ops, on the tape) vs the built-in fused LSTM")
+        w("## A user-written cell (RNN over an LSTM cell in minigrad ops) vs the built-in fused LSTM")
         w("")
-        w("Same weights and equations (checked above); wall ms, best round's median. The user's cell records its "
-          "step op by op; the built-in LSTM runs its sequence as one tape entry with hand-written BPTT.")
+        w("Same weights and equations (checked above); wall ms, best round's median. \"scan\": the user's step "
+          "traced once and replayed over time as one tape entry (the default for a user's cell); \"tape\": "
+          "unroll=True, every op of every step recorded; \"fused\": the built-in LSTM, one tape entry with "
+          "hand-written BPTT.")
         w("")
-        w("| B,T,D,U | thr | fused fwd | user cell fwd | ratio | fused fwd+bwd | user cell fwd+bwd | ratio |")
-        w("|---|---|---|---|---|---|---|---|")
+        w("| B,T,D,U | thr | fused fwd | scan fwd | tape fwd | fused fwd+bwd | scan fwd+bwd | tape fwd+bwd | "
+          "scan / fused | tape / fused |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for n, g in user:
             t = g["times"]
-            f, u = t.get("fused impl0"), t["user cell"]
-            w("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
-                ",".join(map(str, g["shape"])), n, fmt(f and f["fwd"][0]), fmt(u["fwd"][0]),
-                fmt(ratio(u["fwd"][0], f and f["fwd"][0]), "%.1fx"), fmt(f and f["fb"][0]), fmt(u["fb"][0]),
-                fmt(ratio(u["fb"][0], f and f["fb"][0]), "%.1fx")))
+            f, sc, tp = t.get("fused impl0"), t["user cell scan"], t.get("user cell tape")
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                ",".join(map(str, g["shape"])), n, fmt(f and f["fwd"][0]), fmt(sc["fwd"][0]),
+                fmt(tp and tp["fwd"][0]), fmt(f and f["fb"][0]), fmt(sc["fb"][0]), fmt(tp and tp["fb"][0]),
+                fmt(ratio(sc["fb"][0], f and f["fb"][0]), "%.2fx"),
+                fmt(ratio(tp and tp["fb"][0], f and f["fb"][0]), "%.2fx")))
         w("")
     # ---------------------------------------------------------------- tape
     if tape:
@@ -865,6 +879,11 @@ def targets(per_thread, memory, tape):
             if fused is not None and unroll is not None:
                 r = unroll / fused
                 out.append("%s: unroll within 3x of fused: %s (%.2fx)" % (name, "MET" if r <= 3 else "MISSED", r))
+            scan = fb.get("user cell scan")
+            if fused is not None and scan is not None:
+                r = scan / fused
+                out.append("%s: a user's LSTM cell (scan path) within 2x of the fused LSTM: %s (%.2fx)" % (
+                    name, "MET" if r <= 2 else "MISSED", r))
             if fused is not None and ag is not None:
                 r = ag / fused
                 out.append("%s: >= 5x faster than HIPS autograd: %s (%.1fx)" % (name, "MET" if r >= 5 else "MISSED", r))
@@ -903,7 +922,7 @@ def parse_args(argv=None):
     p.add_argument("--no-autograd", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-user-cell", dest="user_cell", action="store_false",
-                   help="leave out RNN(UserLSTMCell): a user-written LSTM cell on the tape path")
+                   help="leave out RNN(UserLSTMCell): a user-written LSTM cell, scan and tape paths")
     p.add_argument("--no-timing", action="store_true", help="only the checks, memory and tape overhead")
     p.add_argument("--torch-native", action="store_true", help="also time PyTorch with oneDNN disabled")
     p.add_argument("--tape-ops", type=int, default=100000, help="ops in the tape-overhead chain (default 100000)")

@@ -3,7 +3,7 @@
 The layer is the sequence machinery, the cell is one step (the split Keras made in 2.0.9): ``RNN(cell)`` runs a
 cell (``layers/recurrent_cells.py``: the protocol, ``SimpleRNNCell``, ``GRUCell``, ``LSTMCell``,
 ``StackedRNNCells``) over a sequence, with masks, ``go_backwards``, ``stateful``, initial and returned states and
-variational dropout; ``SimpleRNN``, ``GRU`` and ``LSTM`` are ``RNN`` over their built-in cell. Two paths compute
+variational dropout; ``SimpleRNN``, ``GRU`` and ``LSTM`` are ``RNN`` over their built-in cell. The paths compute
 the same function (docs/recurrent-semantics.md states it):
 
 * the fused kernel (``unroll=False``, the default, for a cell that offers one: the built-in cells with the
@@ -11,9 +11,13 @@ the same function (docs/recurrent-semantics.md states it):
   hand-written backprop through time in ``rnn_kernels.py`` (readable, and the fast path); a second derivative
   (``mg.gradients(..., create_graph=True)``) re-runs that sequence op by op through the cell's step and
   differentiates it (recompute-and-differentiate), so the fused path is differentiable to any order;
-* the tape path (``unroll=True``, every other cell, ``truncate_gradient``): every timestep's ops are recorded on
-  the tape (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse
-  pass performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
+* the scan path (``unroll=False`` for a cell without a fused kernel: a user's cell, a built-in cell with another
+  activation): the tape path's loop, traced for two steps and replayed over time as ONE tape entry by
+  ``minigrad.scan`` (the same ops, without a tape entry per op);
+* the tape path (``unroll=True``, ``truncate_gradient``, a step that cannot be replayed, a cell that says
+  ``scannable = False``): every timestep's ops are recorded on the tape
+  (the cell's step, written with minigrad ops straight from its equations), so minigrad's generic reverse pass
+  performs BPTT. For the built-in cells it is the independent check of the hand-written BPTT.
 
 ``truncate_gradient=k`` (k >= 1; -1, the default, is full BPTT): truncated backprop through time, BPTT(k): the
 gradient of each output reaches back only through its last k steps (the states older than that act as constants).
@@ -30,6 +34,7 @@ import warnings
 import numpy as np
 
 import minigrad as mg
+from minigrad.scan import replay
 
 from . import recurrent_cells, regularizers, rnn_kernels, serialization
 from .base import Layer, pop_legacy_kwargs, shape_str
@@ -152,7 +157,8 @@ class RNN(Layer):
     go_backwards: process the sequence from its last step to its first (the outputs are in processing order).
     stateful: the final state of sample i of a batch is the initial state of sample i of the next batch (needs a
         fixed batch size: ``batch_input_shape``); ``reset_states()`` zeroes them.
-    unroll: record every step on the tape even when the cell offers a fused kernel.
+    unroll: record every op of every step on the tape (the teaching path), instead of the fused kernel of a
+        built-in cell or the replayed step of a user's cell.
     truncate_gradient: BPTT(k) for k >= 1 (see the module docstring); -1 is full backprop through time.
     Also the Layer arguments, ``input_dim`` and ``input_length`` among them.
 
@@ -458,7 +464,12 @@ class RNN(Layer):
         if fused is not None:
             outputs, last, finals = self._fused(x, states, mask, fused)
         else:
-            outputs, last, finals = self._unrolled(x, states, mask, masks, training)
+            result = None
+            if not self.unroll and not 0 < self.truncate_gradient < t and self._scannable:
+                result = self._scanned(x, states, mask, masks, training)
+            if result is None:
+                result = self._unrolled(x, states, mask, masks, training)
+            outputs, last, finals = result
         if self.stateful:  # no gradient crosses batches: truncated BPTT, as in Keras
             self.states = [np.array(s.data, dtype=self.dtype) for s in finals]
         output = outputs if self.return_sequences else last
@@ -505,6 +516,51 @@ class RNN(Layer):
                 mask = mask[:, ::-1]
             x, go_backwards = outputs, False
         return outputs, finals[start - n], finals  # the built-in cells' output is their first state
+
+    @property
+    def _scannable(self):
+        """Whether the scan path may run this layer's cell: any cell (a built-in cell gets here only without a fused
+        kernel: an activation the kernels do not know), unless it says ``scannable = False``."""
+        return getattr(self.cell, "scannable", True) is not False
+
+    def _scanned(self, x, states, mask, dropout_masks, training):
+        """The tape path's loop, traced once and replayed as ONE tape entry (``minigrad.scan``): the same step
+        protocol and ops at every step (the step's inputs, the cell's step, then the masking rule), so the same
+        function and gradients, without a tape entry per op. Returns what ``_unrolled`` returns, or None when the
+        step cannot be replayed (it is not the same program at every step, see ``minigrad/scan.py``): the tape
+        path runs it then."""
+        n = len(states)
+        constants = self.step_constants(dropout_masks)
+        if self._split_step:  # the built-in cells' step inputs (x_t W + b, per group of gates), stacked over time
+            items = self.step_inputs(x, dropout_masks)
+            xs = [mg.stack([item[g] for item in items]) for g in range(len(items[0]))]
+        else:
+            xs = [mg.transpose(x, (1, 0, 2))]      # time-major: step t reads xs[t]
+        n_in = len(xs)
+        if mask is not None:
+            xs.append(mg.Tensor(np.ascontiguousarray(mask.T)[:, :, None]))   # keep_t (batch, 1)
+
+        def step(carry, x_t):
+            states, previous = carry[:n], carry[n]
+            out, new = self.step(x_t[:n_in] if self._split_step else x_t[0], states, constants, training)
+            output_is_state = out is new[0]
+            if mask is not None:  # a masked step keeps the previous states and repeats the previous output
+                keep = x_t[n_in]
+                new = [mg.where(keep, a, b) for a, b in zip(new, states)]
+                if not output_is_state:
+                    out = mg.where(keep, out, previous)
+            previous = new[0] if output_is_state else out
+            return [*new, previous], ([previous] if self.return_sequences else None)
+
+        result = replay(step, [*states, self.initial_output(states)], xs, reverse=self.go_backwards)
+        if result is None:
+            return None
+        carry, ys, _ = result
+        seq = None
+        if self.return_sequences:  # ys[0][t] belongs to input step t: the outputs in processing order, batch first
+            seq = ys[0][::-1] if self.go_backwards else ys[0]
+            seq = mg.transpose(seq, (1, 0, 2))
+        return seq, carry[n], carry[:n]
 
     def _unrolled(self, x, states, mask, dropout_masks, training):
         """Record every timestep on the tape: BPTT is then minigrad's own reverse pass. Returns (the outputs

@@ -130,8 +130,8 @@ class Function:
             results = tuple([_result(o, node, i) for i, o in enumerate(out)])
         else:
             results = _result(out, node, 0)
-        if _t._hook is not None:  # minigrad.inspect: tag the op (scope, timestep) / check it for NaN and Inf
-            _t._hook.on_forward(cls, ctx, args, results if multi else (results,))
+        if _t._hook is not None:  # minigrad.inspect: tag the op / check it for NaN and Inf; minigrad.scan: trace it
+            _t._hook.on_forward(cls, ctx, args, results if multi else (results,), kwargs)
         return results
 
     @classmethod

@@ -60,7 +60,7 @@ class _Monitor:
     def origin(self):
         return ("/".join(self.scopes) or None, self.timestep, _caller())
 
-    def on_forward(self, fn, ctx, args, outs):
+    def on_forward(self, fn, ctx, args, outs, options=None):
         tag = self.origin()
         ctx._origin = tag
         if self.anomaly:
