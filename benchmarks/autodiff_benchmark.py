@@ -231,7 +231,7 @@ def main(argv=None):
         p.error(f"--baseline {args.baseline!r} is not a checkout of this project (no minigrad/ in it)")
 
     here, base = {}, {}
-    for r in range(args.rounds):
+    for _ in range(args.rounds):
         for k, v in run_child(ROOT, args, higher=True).items():
             here[k] = min(v, here.get(k, float("inf")))
         if args.baseline:

@@ -740,7 +740,8 @@ def build_report(info, args, checks, check_rows, per_thread, memory, tape, opsps
     w("- torch: %s%s; HIPS autograd: %s; threadpoolctl: %s" % (
         info["torch"] or "not installed (columns skipped)", " (oneDNN available)" if info["torch_onednn"] else "",
         info["autograd"] or "not installed (column skipped)", info["threadpoolctl"] or "not installed"))
-    w("- BLAS/threading environment: %s" % (", ".join("%s=%s" % kv for kv in sorted(info["env"].items())) or "none set"))
+    env = ", ".join("%s=%s" % kv for kv in sorted(info["env"].items()))
+    w("- BLAS/threading environment: %s" % (env or "none set"))
     w("- load average (1 min) at start %.2f, at end %.2f; per group in the JSON output" % (load_start, load_end))
     w("- sgemm 1024^3 (numpy; the best of the measurements taken before and between the groups; the FLOP floors "
       "use it): " + ", ".join("%d thread%s %.1f GFLOP/s" % (n, "s" if n > 1 else "", r["sgemm"])
@@ -778,8 +779,8 @@ def build_report(info, args, checks, check_rows, per_thread, memory, tape, opsps
                 LAYERS[g["layer"]][2], ",".join(map(str, g["shape"])), n, fmt(g["floor_ms"]), fmt(torch_),
                 fmt(fused), fmt(unroll), fmt(ag), fmt(ratio(fused, torch_)), fmt(ratio(fused, g["floor_ms"])),
                 fmt(ratio(unroll, fused)), fmt(ratio(ag, fused), "%.1f"),
-                fmt(mem.get("fused", {}).get("rss_peak_mb"), "%.1f"), fmt(mem.get("unroll", {}).get("rss_peak_mb"), "%.1f"),
-                fmt(mem.get("torch", {}).get("rss_peak_mb"), "%.1f"), fmt(mem.get("autograd", {}).get("rss_peak_mb"), "%.1f")))
+                *(fmt(mem.get(path, {}).get("rss_peak_mb"), "%.1f")
+                  for path in ("fused", "unroll", "torch", "autograd"))))
     w("")
     # ---------------------------------------------------------------- full table
     w("## Every path")
@@ -1027,7 +1028,8 @@ def main(argv=None):
                     memory[key][name] = measure_memory(spec, log)
                 log("  %-9s %-16s %s" % (LAYERS[layer][2], ",".join(map(str, shape)), "  ".join(
                     "%s %s MB%s" % (n, fmt(m.get("rss_peak_mb"), "%.1f"),
-                                    " (tracemalloc %.1f)" % m["tracemalloc_peak_mb"] if "tracemalloc_peak_mb" in m else "")
+                                    " (tracemalloc %.1f)" % m["tracemalloc_peak_mb"]
+                                    if "tracemalloc_peak_mb" in m else "")
                     for n, m in memory[key].items())))
 
     log("\n## tape overhead")

@@ -47,6 +47,7 @@ import argparse
 import collections
 import contextlib
 import datetime
+import functools
 import gc
 import json
 import os
@@ -683,8 +684,8 @@ def main(argv=None):
                 if torch_loop is not None:
                     entries["torch"] = timed(torch_loop.epoch)
                 if keras_model is not None:
-                    entries["keras"] = timed(lambda: keras_model.fit(x, y, batch_size=spec["batch"], epochs=1,
-                                                                     verbose=0))
+                    entries["keras"] = timed(functools.partial(keras_model.fit, x, y, batch_size=spec["batch"],
+                                                               epochs=1, verbose=0))
                 samples = time_epochs(entries, args.rounds)
                 results[name] = {k: summarize(v) for k, v in samples.items()}
                 if args.breakdown:

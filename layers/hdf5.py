@@ -285,7 +285,7 @@ def _keras2_optimizer_values(model, state):
         names.append("iterations:0")
         values.append(np.array(state["iterations"], dtype=np.int64))
     for slot in slot_names:
-        for j, w in enumerate(model.trainable_weights):
+        for w in model.trainable_weights:
             arr = state["slots"][position[id(w)]].get(slot)
             names.append(f"{w.name}/{slot}:0")
             values.append(np.zeros_like(w.data) if arr is None else arr)

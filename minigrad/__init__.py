@@ -14,11 +14,54 @@ from . import random
 from .function import Context, Function
 from .functional import grad, hessian, hvp, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradcheck_report, gradgradcheck
-from .inspect import (AnomalyError, detect_anomaly, print_tape, scope, tag_timesteps, tape, tape_graph, tape_table,
-                      track_ops)
-from .ops import (abs, add, broadcast_to, cast, clip, concatenate, div, exp, hard_sigmoid, log, log_softmax, matmul,
-                  max, maximum, mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, softmax, softplus, split,
-                  sqrt, stack, sub, sum, sum_to, tanh, transpose, unstack, where)
+from .inspect import (
+    AnomalyError,
+    detect_anomaly,
+    print_tape,
+    scope,
+    tag_timesteps,
+    tape,
+    tape_graph,
+    tape_table,
+    track_ops,
+)
+from .ops import (
+    abs,
+    add,
+    broadcast_to,
+    cast,
+    clip,
+    concatenate,
+    div,
+    exp,
+    hard_sigmoid,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    tanh,
+    transpose,
+    unstack,
+    where,
+)
 from .random import get_rng, seed
 from .reverse import gradients
 from .scan import NotScannable, ScanPlan, scan, scan_plan

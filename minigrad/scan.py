@@ -310,7 +310,7 @@ class ScanPlan:
                     need[v] = carry_need[kind[1]] and self.float[v]
                 elif kind[0] == "i":
                     need[v] = True
-            for fn, args, options, outs in tr.ops:
+            for _fn, args, _options, outs in tr.ops:
                 flows = any(need[v] for v, diff in args if diff)
                 for o in outs:
                     need[o] = flows and self.float[o]
@@ -603,35 +603,34 @@ class ScanPlan:
                 continue
             gs = [f"g{o}" if self.cot[o] and self.level[o] == PER_STEP else "None" for o in op.outs]
             live = [g for g in gs if g != "None"]
-            body.append(B + "if " + " or ".join(f"{g} is not None" for g in live) + f":    # {op.fn.__name__}")
-            I = B + "    "
             if not any(op.per_step_needs):
                 continue
+            body.append(B + "if " + " or ".join(f"{g} is not None" for g in live) + f":    # {op.fn.__name__}")
+            inner = B + "    "
             if op.multi and getattr(op.fn, "materialize_grads", True):
-                for o, g in zip(op.outs, gs):
-                    shapes.add(o)
+                shapes.update(op.outs)
                 gs = [f"({g} if {g} is not None else ZEROS(S{o}, T{o}))" if g != "None" else f"ZEROS(S{o}, T{o})"
                       for o, g in zip(op.outs, gs)]
             call = f"B{op.j}(C{op.j}, {', '.join(gs)})"
             n = len(op.args)
             if op.fn is _ops.Add:                # d(a + b) = (g, g): passed on without a call
-                body.append(I + f"r0 = r1 = {gs[0]}")
+                body.append(inner + f"r0 = r1 = {gs[0]}")
             elif n == 1:
-                body.append(I + f"r0 = {call}")
+                body.append(inner + f"r0 = {call}")
                 if not _trusted(op.fn) or op.fn in (_ops.Concatenate, _ops.Stack):
-                    body.append(I + "if type(r0) is tuple: r0 = r0[0]")
+                    body.append(inner + "if type(r0) is tuple: r0 = r0[0]")
             else:
-                body.append(I + ", ".join(f"r{p}" for p in range(n)) + f", = {call}")
-            for p, (v, diff) in enumerate(op.args):
+                body.append(inner + ", ".join(f"r{p}" for p in range(n)) + f", = {call}")
+            for p, (v, _diff) in enumerate(op.args):
                 if not op.per_step_needs[p] or self._target(v) is None:
                     continue
                 checked = not self._unchecked(op, p)
                 if checked:
                     shapes.add(v)
-                lines = self._deliver(v, f"r{p}", I + ("    " if not _trusted(op.fn) else ""), checked,
+                lines = self._deliver(v, f"r{p}", inner + ("    " if not _trusted(op.fn) else ""), checked,
                                       f"C{op.j}", p)
                 if not _trusted(op.fn):  # a user's backward may give None for an input: no gradient
-                    body.append(I + f"if r{p} is not None:")
+                    body.append(inner + f"if r{p} is not None:")
                 body += lines
         # accumulators: per step (reset at every step), or summed over the steps (loop-invariant values)
         sums = {v: name for name, v in self._targets.items() if name.startswith("gA")}

@@ -28,8 +28,8 @@ import tempfile
 
 import numpy as np
 
-import minigrad as mg
 import layers
+import minigrad as mg
 from layers import Input, Model, Sequential, serialization
 
 CHECKS = ("call", "symbolic", "functional", "sequential", "config", "json", "save")
@@ -256,7 +256,8 @@ def layer_test(make, kwargs=None, input_shape=None, checks=CHECKS, **spec_option
     """Run ``checks`` (default: all of ``CHECKS``) on the layer ``make(**kwargs)`` fed inputs of ``input_shape``
     (batch axis first). ``spec_options``: ``vocab`` (integer ids below it), ``input_data``, ``expected_shape``,
     ``multi_output`` (the layer returns a list), ``sequential=False`` (skip the Sequential check),
-    ``mask_value`` (some steps of the data take it), ``custom_objects`` (the user's functions a config names). Returns the ``Spec`` it tested."""
+    ``mask_value`` (some steps of the data take it), ``custom_objects`` (the user's functions a config names).
+    Returns the ``Spec`` it tested."""
     spec = Spec(make, kwargs, input_shape, **spec_options)
     for check in checks:
         run_check(spec, check)

@@ -4,8 +4,19 @@ import re
 import pytest
 
 from optim import SGD, callbacks
-from optim.callbacks import (BaseLogger, Callback, CallbackList, EarlyStopping, History, LambdaCallback,
-                             ModelCheckpoint, Progbar, ProgbarLogger, ReduceLROnPlateau, ResetStatesCallback)
+from optim.callbacks import (
+    BaseLogger,
+    Callback,
+    CallbackList,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ModelCheckpoint,
+    Progbar,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+    ResetStatesCallback,
+)
 
 
 class FakeOptimizer:

@@ -12,8 +12,19 @@ import pytest
 import minigrad as mg
 from layers import Dense, Sequential
 from optim import SGD, callbacks
-from optim.callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback, LearningRateScheduler, Logs,
-                             ModelCheckpoint, Progbar, ProgbarLogger, ReduceLROnPlateau, TerminateOnNaN)
+from optim.callbacks import (
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    Logs,
+    ModelCheckpoint,
+    Progbar,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -273,6 +284,7 @@ def test_callbacks_receive_the_validation_arrays_as_keras_2_0():
 
 def test_model_checkpoint_filepath_reads_either_spelling_of_a_metric(tmp_path):
     import numpy as np
+
     from layers import Dense, Sequential
     from optim.callbacks import ModelCheckpoint
     model = Sequential([Dense(1, activation="sigmoid", input_shape=(2,))])

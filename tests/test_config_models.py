@@ -7,8 +7,21 @@ import pytest
 
 import layers
 import minigrad as mg
-from layers import (LSTM, Dense, Dropout, Embedding, Input, Layer, Model, Sequential, SimpleRNN, TimeDistributed,
-                    initializers, regularizers, serialization)
+from layers import (
+    LSTM,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Layer,
+    Model,
+    Sequential,
+    SimpleRNN,
+    TimeDistributed,
+    initializers,
+    regularizers,
+    serialization,
+)
 
 
 @pytest.fixture(autouse=True)

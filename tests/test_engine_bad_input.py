@@ -15,8 +15,19 @@ from hypothesis import strategies as st
 
 import layers
 import minigrad as mg
-from layers import (LSTM, Dense, Dropout, Embedding, Input, Model, Sequential, TimeDistributed, load_model,
-                    saving, serialization)
+from layers import (
+    LSTM,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Model,
+    Sequential,
+    TimeDistributed,
+    load_model,
+    saving,
+    serialization,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -4,8 +4,20 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import (GRU, LSTM, Dense, Dropout, Embedding, Input, Model, Sequential, SimpleRNN, TimeDistributed,
-                    constraints, regularizers)
+from layers import (
+    GRU,
+    LSTM,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Model,
+    Sequential,
+    SimpleRNN,
+    TimeDistributed,
+    constraints,
+    regularizers,
+)
 from layers.base import Layer, Weight, unique_name
 
 

@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import (LSTM, Dense, Dropout, Embedding, Input, Layer, Model, Sequential, SimpleRNN, TimeDistributed,
-                    load_model)
+from layers import (
+    LSTM,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Layer,
+    Model,
+    Sequential,
+    SimpleRNN,
+    TimeDistributed,
+    load_model,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,23 @@ import pytest
 from numpy.testing import assert_allclose
 
 import minigrad as mg
-from layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Input, Masking, Model,
-                    Sequential, SimpleRNN, TimeDistributed, model_from_json, regularizers)
+from layers import (
+    GRU,
+    LSTM,
+    Activation,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Masking,
+    Model,
+    Sequential,
+    SimpleRNN,
+    TimeDistributed,
+    model_from_json,
+    regularizers,
+)
 
 num_samples, timesteps, embedding_dim, units = 2, 5, 4, 3
 embedding_num = 12

@@ -29,9 +29,30 @@ from numpy.testing import assert_allclose
 from test_keras208_ported import layer_test
 
 import minigrad as mg
-from layers import (GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Embedding, GRUCell, Input, Layer,
-                    LSTMCell, Masking, Model, RepeatVector, Sequential, SimpleRNN, SimpleRNNCell, TimeDistributed,
-                    concatenate, model_from_json, regularizers)
+from layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Activation,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    GRUCell,
+    Input,
+    Layer,
+    LSTMCell,
+    Masking,
+    Model,
+    RepeatVector,
+    Sequential,
+    SimpleRNN,
+    SimpleRNNCell,
+    TimeDistributed,
+    concatenate,
+    model_from_json,
+    regularizers,
+)
 from layers.saving import preprocess_weights_for_loading
 from layers.utils import CustomObjectScope
 

@@ -8,8 +8,19 @@ from hypothesis import strategies as st
 
 import layers
 import minigrad as mg
-from layers import (LSTM, Dense, Embedding, Input, Lambda, Model, Permute, RepeatVector, Reshape, Sequential,
-                    TimeDistributed)
+from layers import (
+    LSTM,
+    Dense,
+    Embedding,
+    Input,
+    Lambda,
+    Model,
+    Permute,
+    RepeatVector,
+    Reshape,
+    Sequential,
+    TimeDistributed,
+)
 
 rng = np.random.default_rng(0)
 
@@ -227,8 +238,8 @@ def test_lambda_of_a_lambda_is_restored_by_layer_name():
 
 
 def test_keras2_lambda_bytecode_is_never_loaded():
-    keras2 = {"name": "lambda_1", "trainable": True, "function": ["4wEAAAAAAAAAAQAAAAIAAABTAAAAcwgAAAB8AGQBFABTACkC", None,
-                                                                  None],
+    bytecode = "4wEAAAAAAAAAAQAAAAIAAABTAAAAcwgAAAB8AGQBFABTACkC"
+    keras2 = {"name": "lambda_1", "trainable": True, "function": [bytecode, None, None],
               "function_type": "lambda", "output_shape": None, "output_shape_type": "raw", "arguments": {}}
     with pytest.raises(ValueError, match="bytecode is never loaded.*'lambda_1'"):
         Lambda.from_config(keras2)

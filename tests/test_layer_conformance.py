@@ -5,11 +5,29 @@ shape). ``XFAIL`` marks a check that fails on today's code for a known reason (s
 is removed as soon as the reason is fixed).
 """
 import pytest
+from conformance import CHECKS, Spec, run_check
 
 import layers
-from conformance import CHECKS, Spec, run_check
-from layers import (GRU, LSTM, Activation, Dense, Dropout, Embedding, Flatten, Input, Layer, Masking, Model,
-                    Sequential, SimpleRNN, TimeDistributed, constraints, initializers, regularizers, serialization)
+from layers import (
+    GRU,
+    LSTM,
+    Activation,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Input,
+    Layer,
+    Masking,
+    Model,
+    Sequential,
+    SimpleRNN,
+    TimeDistributed,
+    constraints,
+    initializers,
+    regularizers,
+    serialization,
+)
 
 CASES = {}
 

@@ -185,7 +185,8 @@ CASES = [
     ("scan of a step that changes the carry's shape", lambda: mg.scan(lambda c, x: (c[0][:2], None), t(3), t(4, 3)),
      ValueError, r"carry\[0\] from shape \(3,\) to \(2,\)"),
     ("scan_plan of a step drawing an array at each step raises NotScannable",
-     lambda: mg.scan_plan(lambda c, x: (c[0] * np.random.rand(3), None), t(3), t(4, 3)), mg.NotScannable,
+     lambda: mg.scan_plan(lambda c, x: (c[0] * np.random.rand(3), None), t(3), t(4, 3)),  # noqa: NPY002
+     mg.NotScannable,
      "made at every step"),
     ("ScanPlan of a loop of one step", lambda: mg.scan_plan(lambda c, x: (c, None), t(3), t(1, 3)),
      mg.NotScannable, "one step"),

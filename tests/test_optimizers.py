@@ -378,7 +378,7 @@ def test_state_is_kept_per_parameter_and_created_lazily():
     assert joint.get_state(p1) == {}
     solo1, solo2 = Adam(lr=0.01), Adam(lr=0.01)
     q1, q2 = Param(P0), Param(-P0)
-    for k, g in enumerate(GRADS):
+    for g in GRADS:
         p1.grad, p2.grad = g, -2 * g[::-1]
         q1.grad, q2.grad = p1.grad, p2.grad
         joint.step([p1, p2])

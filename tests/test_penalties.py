@@ -11,7 +11,8 @@ def test_shared_layer_activity_penalty_counts_every_call():
     a, b = Input(shape=(4,)), Input(shape=(4,))
     out = Dense(1)(shared(a))
     model = Model([a, b], [out, Dense(1)(shared(b))])
-    xa, xb = np.random.randn(5, 4).astype("float32"), np.random.randn(5, 4).astype("float32")
+    rng = np.random.default_rng(0)
+    xa, xb = rng.standard_normal((5, 4)).astype("float32"), rng.standard_normal((5, 4)).astype("float32")
     model([xa, xb])
     expected = sum(0.5 * float((shared(x).data ** 2).sum()) for x in (xa, xb))
     assert np.isclose(sum(float(p.data) for p in model.losses), expected, rtol=1e-5)
@@ -25,7 +26,7 @@ def test_reported_loss_includes_weight_and_activity_penalties_of_wrapped_layers(
     model = Sequential([TimeDistributed(Dense(2, activity_regularizer=regularizers.l1(0.1),
                                               kernel_regularizer=regularizers.l2(0.2)), input_shape=(3, 4))])
     model.compile("sgd", "mse")
-    x, y = np.random.randn(6, 3, 4).astype("float32"), np.zeros((6, 3, 2), "float32")
+    x, y = np.random.default_rng(1).standard_normal((6, 3, 4)).astype("float32"), np.zeros((6, 3, 2), "float32")
     loss = model.evaluate(x, y, verbose=0)
     pred = model.predict(x)
     kernel = model.layers[0].layer.kernel.data

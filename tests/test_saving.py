@@ -37,7 +37,7 @@ def test_round_trip_gives_identical_predictions(tmp_path):
     assert os.listdir(tmp_path) == ["model.weights"]
 
     target = _model()  # fresh layers: different automatic names, different initial weights
-    assert [l.name for l in target.layers] != [l.name for l in source.layers]
+    assert [layer.name for layer in target.layers] != [layer.name for layer in source.layers]
     assert not np.array_equal(target.predict(X), source.predict(X))
     target.load_weights(str(path))
     assert _same(target.get_weights(), source.get_weights())
@@ -57,7 +57,7 @@ def test_file_layout_keys_and_plain_architecture_record(tmp_path):
     assert f"layer_000/{model.layers[0].name}/embeddings" in keys
     assert f"layer_003/{model.layers[3].name}/bias" in keys
     assert np.array_equal(kernel, model.layers[1].kernel.data)
-    assert [l["class"] for l in info["layers"]] == ["Embedding", "LSTM", "Dropout", "Dense"]
+    assert [entry["class"] for entry in info["layers"]] == ["Embedding", "LSTM", "Dropout", "Dense"]
     assert info["layers"][1]["weights"][1]["shape"] == [4, 16]
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import minigrad as mg
 from layers.core import Activation, Dense, Dropout, Embedding, Flatten, Masking, TimeDistributed
-from layers.recurrent import LSTM, GRU, SimpleRNN
+from layers.recurrent import GRU, LSTM, SimpleRNN
 from layers.sequential import Sequential
 
 
@@ -96,7 +96,7 @@ def test_pop_updates_the_output_shape():
     with pytest.raises(TypeError):
         model.pop()
     with pytest.raises(TypeError, match="empty"):
-        model.output_shape
+        _ = model.output_shape
 
 
 # ------------------------------------------------------------ weights

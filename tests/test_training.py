@@ -12,8 +12,7 @@ from layers.sequential import Sequential
 from layers.training import TrainingMixin
 from optim import SGD, Adam
 from optim import callbacks as cbks_module
-from optim.callbacks import (EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau,
-                             ResetStatesCallback)
+from optim.callbacks import EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, ResetStatesCallback
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from layers import Dense, Sequential, constraints, regularizers
 from optim import SGD, Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop
-from optim.callbacks import (CSVLogger, EarlyStopping, LearningRateScheduler, Progbar, ProgbarLogger,
-                             ReduceLROnPlateau)
+from optim.callbacks import CSVLogger, EarlyStopping, LearningRateScheduler, Progbar, ProgbarLogger, ReduceLROnPlateau
 
 # ============================================================ ranges and the values outside them
 

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-from layers import Dense, Sequential, TimeDistributed
+from layers import Dense, Sequential, TimeDistributed  # noqa: E402 - once the backend is chosen
 
 
 def rand(*shape, seed=0):
