@@ -17,8 +17,8 @@ teaching tools. The script
 1. checks the cell's gradients against float64 central differences (inputs, initial states and every weight, with a
    mask and going backwards), and fails if they disagree;
 2. trains it and ``LSTM(units)`` on the adding problem (examples/adding_problem.py) from the same seed, and reports
-   the held-out error of both and the time per epoch (the user's cell runs on minigrad's tape, the built-in LSTM on
-   its hand-written fused kernel);
+   the held-out error of both and the time per epoch (the user's cell runs through minigrad's scan, its step traced
+   once and replayed over time; the built-in LSTM through its hand-written fused kernel);
 3. plots both training curves and the gradient reaching each timestep.
 
 Writes custom_cell.png to --out. Exits with status 1 if the gradient check fails or the peephole LSTM does not

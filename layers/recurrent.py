@@ -36,7 +36,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.scan import replay
 
-from . import recurrent_cells, regularizers, rnn_kernels, serialization
+from . import recurrent_cells, rnn_kernels, serialization
 from .base import Layer, pop_legacy_kwargs, shape_str
 from .core import dropout_mask
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -621,20 +621,9 @@ class RNN(Layer):
     # ------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
-        config.update(self._layer_config(config))
         config["cell"] = serialization.serialize(self.cell)
         config.update(self._sequence_config())
         return config
-
-    def _layer_config(self, config):
-        """The Layer arguments a copy needs (a float64 layer stays float64, its activity penalty stays), for as
-        long as ``Layer.get_config`` does not list them itself."""
-        extra = {}
-        if "dtype" not in config:
-            extra["dtype"] = self.dtype.name
-        if "activity_regularizer" not in config:
-            extra["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        return extra
 
     def _sequence_config(self):
         return {"return_sequences": self.return_sequences, "return_state": self.return_state,
@@ -715,7 +704,6 @@ class Recurrent(RNN):
 
     def get_config(self):
         config = Layer.get_config(self)
-        config.update(self._layer_config(config))
         base_keys = set(Layer.get_config(self.cell))
         config.update({k: v for k, v in self.cell.get_config().items() if k not in base_keys})
         config.update(self._sequence_config())

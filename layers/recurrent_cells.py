@@ -41,9 +41,9 @@ the inputs::
 
 The built-in cells (``SimpleRNNCell``, ``GRUCell``, ``LSTMCell``) keep their equations in ``step``, written with
 minigrad ops; around it, two things make them fast. The RNN asks ``fused_kernel()`` first: the whole sequence then
-runs as one tape entry through the hand-written BPTT of ``rnn_kernels.py`` (same equations, by hand). On the tape
-path (``unroll=True``, ``truncate_gradient``, activations the kernels do not know) they use the split step
-protocol, which any cell may offer too:
+runs as one tape entry through the hand-written BPTT of ``rnn_kernels.py`` (same equations, by hand). Otherwise
+(activations the kernels do not know: the scan path; ``unroll=True``, ``truncate_gradient``: the tape path) they
+use the split step protocol, which any cell may offer too:
 
 * ``step_inputs(x, dropout_masks)``: x time-major (timesteps, batch, input_dim) -> a list of the timesteps' step
   inputs (the built-in cells: ``(x_t ⊙ m_x) W + b`` for every timestep in one product, cut into steps);
@@ -387,7 +387,7 @@ class _KernelCell(Layer):
     def fused_kernel(self, dropout_masks=None):
         """What the RNN needs to run a whole sequence through the hand-written BPTT of ``rnn_kernels``:
         (kernel name, weights [kernel, recurrent_kernel, bias], kernel options), or None when the kernels cannot
-        run this cell (an activation they do not know: the tape path then runs it)."""
+        run this cell (an activation they do not know: the scan path then runs its step)."""
         key = (self.activation, self.recurrent_activation)
         if self.__dict__.get("_fused_for") != key:  # the activations' names, looked up once per pair of functions
             options = self._kernel_options()   # {argument: activation name, or None for a user's function}
