@@ -45,7 +45,6 @@ PyTorch (LSTM, RNN) and autograd (LSTM) with copied weights; a mismatch makes th
 torch, autograd and threadpoolctl are optional: missing ones are skipped (their columns left empty).
 """
 import argparse
-import contextlib
 import datetime
 import gc
 import json
@@ -57,19 +56,18 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _path in (ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import numpy as np  # noqa: E402
+from _environment import blas_env, blas_info, cpu_model, dist_version, loadavg, thread_limit, threadpoolctl  # noqa: E402
+from _environment import optional as _optional  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from layers import GRU, LSTM, RNN, Layer, SimpleRNN, activations, rnn_kernels  # noqa: E402
-
-try:
-    import threadpoolctl
-except ImportError:  # pragma: no cover - optional
-    threadpoolctl = None
 
 LAYERS = {"lstm": (LSTM, 4, "LSTM"), "gru": (GRU, 3, "GRU"), "simple_rnn": (SimpleRNN, 1, "SimpleRNN")}
 DEFAULT_SHAPES = [(32, 50, 64, 128), (64, 100, 128, 256), (16, 200, 32, 64)]
@@ -79,60 +77,8 @@ TOL = 2e-4  # max |a - b| / max |b| for float32 results of different summation o
 
 # ============================================================================================ environment
 
-def _optional(name):
-    try:
-        return __import__(name)
-    except ImportError:
-        return None
-
-
-def cpu_model():
-    """'model name (family f model m), caches, SIMD flags' from /proc/cpuinfo and /sys (Linux), else platform."""
-    fields, flags = {}, set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if ":" in line:
-                    k, v = (x.strip() for x in line.split(":", 1))
-                    if k == "flags":
-                        flags = set(v.split())
-                    fields.setdefault(k, v)
-    except OSError:
-        return platform.processor() or platform.machine()
-    out = fields.get("model name", platform.machine())
-    if "cpu family" in fields:
-        out += " (family %s model %s)" % (fields["cpu family"], fields.get("model", "?"))
-    caches = []
-    for idx in range(6):
-        d = "/sys/devices/system/cpu/cpu0/cache/index%d/" % idx
-        try:
-            level, kind, size = (open(d + n).read().strip() for n in ("level", "type", "size"))
-        except OSError:
-            break
-        if kind != "Instruction":
-            caches.append("L%s %s" % (level, size))
-    if caches:
-        out += ", " + " ".join(caches) + " per core/cluster"
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if f in flags]
-    if simd:
-        out += ", " + "/".join(simd)
-    return out
-
-
-def blas_info():
-    if threadpoolctl is None:
-        return "threadpoolctl not installed (BLAS unknown)"
-    parts = []
-    for i in threadpoolctl.threadpool_info():
-        what = " ".join(str(v) for v in (i.get("internal_api"), i.get("version"), i.get("architecture")) if v)
-        parts.append("%s [%s, %s, %s threads]" % (what, i.get("user_api"), os.path.basename(i.get("filepath", "")),
-                                                  i.get("num_threads")))
-    return "; ".join(parts)
-
-
 def machine_info(torch, autograd):
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO")) or k in ("NUMEXPR_NUM_THREADS",)}
+    env = blas_env()
     return {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "cpu": cpu_model(),
@@ -143,43 +89,11 @@ def machine_info(torch, autograd):
         "blas": blas_info(),
         "torch": getattr(torch, "__version__", None),
         "torch_onednn": bool(torch and torch.backends.mkldnn.is_available()),
-        "autograd": _dist_version("autograd") if autograd else None,
+        "autograd": (dist_version("autograd") or "?") if autograd else None,
         "threadpoolctl": getattr(threadpoolctl, "__version__", None),
         "env": env,
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
     }
-
-
-def _dist_version(name):
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:  # noqa: BLE001
-        return "?"
-
-
-@contextlib.contextmanager
-def thread_limit(n, torch=None):
-    """numpy's BLAS (threadpoolctl) and torch limited to n threads inside the block."""
-    ctl = threadpoolctl.threadpool_limits(limits=n) if threadpoolctl is not None else None
-    old = None
-    if torch is not None:
-        old = torch.get_num_threads()
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(old)
-        if ctl is not None:
-            ctl.restore_original_limits()
-
-
-def loadavg():
-    try:
-        return os.getloadavg()
-    except OSError:
-        return (float("nan"),) * 3
 
 
 # ============================================================================================ timing

@@ -56,20 +56,19 @@ import statistics
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _path in (ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import numpy as np  # noqa: E402
+from _environment import blas_env, blas_info, cpu_model, loadavg, thread_limit  # noqa: E402
+from _environment import optional as _optional  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from layers import LSTM, Dense, Embedding, Sequential, TimeDistributed  # noqa: E402
 from optim import Adam  # noqa: E402
-
-try:
-    import threadpoolctl
-except ImportError:  # pragma: no cover - optional
-    threadpoolctl = None
 
 F32 = np.float32
 LOSS_RTOL = 2e-5      # |loss_a - loss_b| / |loss_b|: float32 sums in different orders
@@ -89,50 +88,8 @@ WORKLOADS = {
 
 # ============================================================================================ environment
 
-def _optional(name):
-    try:
-        return __import__(name)
-    except ImportError:
-        return None
-
-
-def _version(name):
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:  # noqa: BLE001 - not installed, or no metadata
-        return None
-
-
-def cpu_model():
-    """The CPU's model name and SIMD flags (Linux), else what platform knows."""
-    name, flags = None, set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and name is None:
-                    name = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    name = name or platform.processor() or platform.machine()
-    simd = [f for f in ("avx2", "fma", "avx512f") if f in flags]
-    return name + (", " + "/".join(simd) if simd else "")
-
-
-def blas_info():
-    if threadpoolctl is None:
-        return "unknown (threadpoolctl not installed)"
-    return "; ".join("%s %s %s (%s)" % (i.get("internal_api"), i.get("version"), i.get("architecture") or "",
-                                        i.get("user_api")) for i in threadpoolctl.threadpool_info())
-
-
 def machine_info(torch, keras, threads):
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith(("OPENBLAS", "OMP_", "MKL_")) or k == "KERAS_BACKEND"}
+    env = blas_env(extra=("KERAS_BACKEND",))
     return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "threads": threads,
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas_info(),
@@ -142,27 +99,7 @@ def machine_info(torch, keras, threads):
 
 
 def _loadavg():
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        return None
-
-
-@contextlib.contextmanager
-def thread_limit(n, torch=None):
-    """numpy's BLAS (threadpoolctl) and torch limited to ``n`` threads inside the block."""
-    ctl = threadpoolctl.threadpool_limits(limits=n) if threadpoolctl is not None else None
-    old = None
-    if torch is not None:
-        old = torch.get_num_threads()
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(old)
-        if ctl is not None:
-            ctl.restore_original_limits()
+    return [round(v, 2) for v in loadavg()]
 
 
 # ============================================================================================ data and models

@@ -38,10 +38,11 @@ does not depend on the recurrence computed outside the recurrence, and dW, dR, d
 after the loop. The per-step Python loop is the only loop; at small sizes its cost is the number of numpy calls
 per step (LSTM: 9 forward, 6 backward, each ~0.5-1.5 us of overhead), which is what the layouts minimise.
 """
-import threading
 import weakref
 
 import numpy as np
+
+from minigrad.buffers import BufferPool
 
 from . import activations
 
@@ -204,43 +205,9 @@ def _get_activation(name, what):
 # Shared preparation and the large products before / after the time loop (layout: see `_Prepared`).
 # ----------------------------------------------------------------------------------------------------------
 
-class _BufferPool:
-    """Recycles the large internal work arrays between calls.
-
-    Fresh memory costs a page fault per 4 KiB page on first touch, a large share of the time at small shapes.
-    Only arrays that never leave this module go through the pool (never outputs, states or gradients):
-    backward's work arrays return at the end of backward, a forward cache's when the cache is collected.
-    """
-
-    def __init__(self, max_bytes=256 << 20):
-        self.max_bytes = max_bytes
-        self._free = {}                                # (shape, dtype) -> [arrays]
-        self._nbytes = 0
-        self._lock = threading.RLock()                 # re-entrant: a cache may be collected inside `empty`
-
-    def empty(self, shape, dtype):
-        with self._lock:
-            stack = self._free.get((shape, dtype))
-            if stack:
-                a = stack.pop()
-                self._nbytes -= a.nbytes
-                return a
-        return np.empty(shape, dtype)
-
-    def recycle(self, *arrays):
-        with self._lock:
-            for a in arrays:
-                if a is not None and self._nbytes + a.nbytes <= self.max_bytes:
-                    self._free.setdefault((a.shape, a.dtype), []).append(a)
-                    self._nbytes += a.nbytes
-
-    def clear(self):
-        with self._lock:
-            self._free.clear()
-            self._nbytes = 0
-
-
-_POOL = _BufferPool()
+# the large internal work arrays: backward's return at the end of backward, a forward cache's when the cache is
+# collected
+_POOL = BufferPool(max_bytes=256 << 20)
 
 
 def clear_buffer_pool():

@@ -47,12 +47,12 @@ step itself runs only twice (side effects of the step's Python code, such as cou
 ``plan.source`` the generated loops) or raises ``NotScannable`` with the reason.
 """
 import copy
-import threading
 
 import numpy as np
 
 from . import ops as _ops
 from . import tensor as _t
+from .buffers import BufferPool
 from .function import Context, Function
 from .tensor import Tensor, check_gradient_shape, unbroadcast
 
@@ -776,37 +776,7 @@ def _stack(items, shape, dtype, out=None):
     return np.stack(full, out=out)
 
 
-class _Pool:
-    """Work arrays kept from one reverse pass to the next. Fresh memory costs a page fault per 4 KiB page when it is
-    first written, a large share of a pass at small sizes (the fused kernels keep their buffers the same way)."""
-
-    def __init__(self, max_bytes=64 << 20):
-        self.max_bytes, self._free, self._nbytes = max_bytes, {}, 0
-        self._lock = threading.Lock()
-
-    def take(self, shape, dtype):
-        with self._lock:
-            stack = self._free.get((shape, dtype))
-            if stack:
-                a = stack.pop()
-                self._nbytes -= a.nbytes
-                return a
-        return np.empty(shape, dtype)
-
-    def give(self, arrays):
-        with self._lock:
-            for a in arrays:
-                if self._nbytes + a.nbytes <= self.max_bytes:
-                    self._free.setdefault((a.shape, a.dtype), []).append(a)
-                    self._nbytes += a.nbytes
-
-    def clear(self):
-        with self._lock:
-            self._free.clear()
-            self._nbytes = 0
-
-
-_POOL = _Pool()
+_POOL = BufferPool(max_bytes=64 << 20)  # work arrays kept from one reverse pass to the next
 
 
 class _Stacks:
@@ -819,7 +789,7 @@ class _Stacks:
         self.done, self.buffers = [], []
 
     def buffer(self, shape, dtype):
-        buffer = _POOL.take(tuple(shape), np.dtype(dtype))
+        buffer = _POOL.empty(tuple(shape), np.dtype(dtype))
         self.buffers.append(buffer)
         return buffer
 
@@ -837,7 +807,7 @@ class _Stacks:
         return any(np.may_share_memory(a, b) for b in self.buffers)
 
     def release(self):
-        _POOL.give(self.buffers)
+        _POOL.recycle(*self.buffers)
         self.done, self.buffers = [], []
 
 
