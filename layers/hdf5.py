@@ -429,13 +429,4 @@ def load_model(path, custom_objects=None, compile=True):
         return model, weights, values, states, optimizer_state
 
     model, weights, values, states, optimizer_state = _read(path, "model file", read)
-    for w, value in zip(weights, values):
-        w.data = value
-    if optimizer_state is not None:
-        try:
-            model.optimizer.load_state_dict(optimizer_state, model.weights)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"model file {path!r} is corrupt: optimizer state: {e}") from None
-    for layer, arrs in states:
-        layer.reset_states(arrs)
-    return model
+    return models.restore(path, model, weights, values, optimizer_state, states)

@@ -309,14 +309,19 @@ def load_model(path, custom_objects=None, compile=True):
                              "compile=False to load it uncompiled") from e
         if record.get("optimizer_state") is not None:
             optimizer_state = _read_optimizer_state(path, record["optimizer_state"], arrays, len(model.weights))
-    # everything is read and checked: now set
-    for w, value in zip(targets, values):
-        w.data = value
+    return restore(path, model, targets, values, optimizer_state, states)
+
+
+def restore(path, model, weights, values, optimizer_state, states):
+    """Set a model just built from a file (either format) to what was read and checked: weights, the optimizer's
+    state (checked again by the optimizer itself first) and stateful layers' states. Returns the model."""
     if optimizer_state is not None:
         try:
             model.optimizer.load_state_dict(optimizer_state, model.weights)
         except (ValueError, TypeError) as e:
             raise _corrupt(path, f"optimizer state: {e}") from None
+    for w, value in zip(weights, values):
+        w.data = value
     for layer, arrs in states:
         layer.reset_states(arrs)
     return model

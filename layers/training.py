@@ -523,18 +523,7 @@ class TrainingMixin:
         out = [w.regularizer(w) for w in self.weights if getattr(w, "regularizer", None) is not None]
         return out + [p for layer in self.layers for p in layer.activity_losses]
 
-    @property
-    def non_trainable_weights(self):
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
-
-    def count_params(self):
-        """Total number of scalars in all weights."""
-        return int(sum(w.size for w in self.weights))
-
-    def get_weights(self):
-        """Copies of all weights as ndarrays, in Keras order (layer by layer, each layer's own order)."""
-        return [w.data.copy() for w in self.weights]
+    # non_trainable_weights, count_params and get_weights come from Layer (a model is a layer), on these weights
 
     def set_weights(self, weights):
         """Set all weights from a list of arrays (or Tensors) in ``get_weights`` order.
