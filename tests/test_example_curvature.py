@@ -2,43 +2,20 @@
 and the spectrum's ends it reports against the full Hessian's eigenvalues."""
 import csv
 import importlib.util
-import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import minigrad as mg
 from layers.tools import hessian_vector_product
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 @pytest.fixture(scope="module")
 def curvature():
-    """The example module, with examples/ on sys.path for ``import _common`` (and ``adding_problem``) and the
-    environment variables that _common sets kept out of the other tests."""
-    saved_env = {var: os.environ.get(var) for var in _THREAD_VARS}
-    saved_modules = {name: sys.modules.pop(name, None) for name in ("_common", "adding_problem")}
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("example_curvature", EXAMPLES / "curvature.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    """The example module (it imports adding_problem)."""
+    with load_example('curvature.py', ('_common', 'adding_problem')) as module:
         yield module
-    finally:
-        sys.path.remove(str(EXAMPLES))
-        for name, module in saved_modules.items():
-            sys.modules.pop(name, None)
-            if module is not None:
-                sys.modules[name] = module
-        for var, value in saved_env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
 
 
 TINY = ["--lengths", "4,6", "--units", "2", "--samples", "20", "--batch", "8", "--epochs", "1",

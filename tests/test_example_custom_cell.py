@@ -1,51 +1,22 @@
 """Smoke test of examples/custom_cell.py: a user-written peephole LSTM cell, gradient-checked and trained beside
 the built-in LSTM, with tiny settings into a temporary folder."""
-import contextlib
 import importlib.util
 import json
-import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import minigrad as mg
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 TINY = ["--epochs", "2", "--length", "5", "--samples", "1000", "--test", "200", "--units", "8", "--batch-size", "10"]
 
 
 @pytest.fixture(scope="module")
 def example():
-    """The example module, loaded with examples/ on sys.path (for ``import _common`` and ``adding_problem``); the
-    environment variables _common sets are restored afterwards."""
-    saved_env = {var: os.environ.get(var) for var in _THREAD_VARS}
-    saved = {name: sys.modules.pop(name, None) for name in ("_common", "adding_problem")}
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(limits=1)
-    except ImportError:
-        limits = contextlib.nullcontext()
-    try:
-        with limits:
-            spec = importlib.util.spec_from_file_location("example_custom_cell", EXAMPLES / "custom_cell.py")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            yield module
-    finally:
-        sys.path.remove(str(EXAMPLES))
-        for name, module in saved.items():
-            sys.modules.pop(name, None)
-            if module is not None:
-                sys.modules[name] = module
-        for var, value in saved_env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    """The example module (it imports adding_problem)."""
+    with load_example('custom_cell.py', ('_common', 'adding_problem')) as module:
+        yield module
 
 
 def test_the_example_gradchecks_trains_and_plots(example, tmp_path, capsys):

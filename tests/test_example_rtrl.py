@@ -2,38 +2,16 @@
 outputs."""
 import csv
 import importlib.util
-import os
-import sys
-from pathlib import Path
 
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+from example_loader import load_example
 
 
 @pytest.fixture(scope="module")
 def rtrl():
-    """The example module, with examples/ on sys.path for ``import _common`` and the environment variables that
-    _common sets kept out of the other tests."""
-    saved_env = {var: os.environ.get(var) for var in _THREAD_VARS}
-    saved_common = sys.modules.pop("_common", None)
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("example_rtrl_vs_bptt", EXAMPLES / "rtrl_vs_bptt.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    """The example module."""
+    with load_example('rtrl_vs_bptt.py', ('_common',)) as module:
         yield module
-    finally:
-        sys.path.remove(str(EXAMPLES))
-        sys.modules.pop("_common", None)
-        if saved_common is not None:
-            sys.modules["_common"] = saved_common
-        for var, value in saved_env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
 
 
 TINY = ["--units", "2", "3", "--timesteps", "4", "--batch", "2"]

@@ -289,7 +289,7 @@ def test_bidirectional_fused_and_tape_agree(cell, merge_mode, return_state, trai
 
 
 class MinimalRNNCell(Layer):
-    """A user's cell (no fused kernel: it runs on the tape whatever ``unroll`` says), with input dropout."""
+    """A user's cell (no fused kernel: the scan path, or the tape with ``unroll=True``), with input dropout."""
 
     def __init__(self, units, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
